@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// Entry point. Plain JavaScript on purpose: it must run on any Node to say clearly when the
+// Node is too old, before loading the TypeScript sources (which need Node's type stripping).
+const MIN = [22, 12, 0];
+const have = process.versions.node.split('.').map(Number);
+const tooOld = have[0] < MIN[0] || (have[0] === MIN[0] && (have[1] < MIN[1] || (have[1] === MIN[1] && have[2] < MIN[2])));
+if (tooOld) {
+  process.stderr.write(
+    `kdns needs Node.js ${MIN.join('.')} or newer (Node 24 LTS recommended); this is Node.js ${process.versions.node} (${process.execPath}).\n` +
+      'Run it through npm after `npm install`, which brings Node 24: `npm start -- -conf Corefile` or `npx kdns -conf Corefile`.\n',
+  );
+  process.exit(1);
+}
+const { main } = await import('../src/cli.ts');
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,129 @@
+// Turns a parsed Corefile into what the server runs: server blocks with their plugin chains in
+// CoreDNS's fixed order, the listeners (address x port) they share, and the record tables the
+// plugins created. Every mistake is a CorefileError pointing at the token.
+import { type Corefile, type Directive, type Token, errorAt } from '../corefile/index.ts';
+import { DIRECTIVE_ORDER, orderOf, plugins, pluginNames } from '../plugin/registry.ts';
+import type { PrimaryPart } from '../plugin/types.ts';
+import { TableWriter } from '../table/writer.ts';
+import type { WorkerListenerConfig, WorkerPluginConfig, WorkerServerConfig } from '../worker/config.ts';
+import { parseServerKey } from './address.ts';
+
+export const ALL_ADDRESSES = '::';
+
+export interface ServerPlan extends WorkerServerConfig {
+  /** Addresses from `bind`; null = every address. */
+  addresses: string[] | null;
+  primaries: Array<{ name: string; part: PrimaryPart }>;
+  /** Where the block starts, for messages. */
+  at: Token;
+}
+
+export interface Plan {
+  servers: ServerPlan[];
+  listeners: WorkerListenerConfig[];
+  tables: Map<string, TableWriter>;
+  files: string[];
+  warnings: string[];
+}
+
+export interface PlanOptions {
+  defaultPort: number;
+}
+
+export function buildPlan(corefile: Corefile, opts: PlanOptions): Plan {
+  const tables = new Map<string, TableWriter>();
+  const servers: ServerPlan[] = [];
+  for (const block of corefile.blocks) {
+    if (block.keys.length === 0) continue;
+    // Keys of one block may name different ports: CoreDNS runs one server per port.
+    const byPort = new Map<number, { zones: string[]; keys: string[] }>();
+    for (const k of block.keys) {
+      for (const a of parseServerKey(k, opts.defaultPort)) {
+        let g = byPort.get(a.port);
+        if (!g) byPort.set(a.port, (g = { zones: [], keys: [] }));
+        if (!g.zones.includes(a.zone)) g.zones.push(a.zone);
+        g.keys.push(`${a.transport}://${a.zone}:${a.port}`);
+      }
+    }
+    checkDirectives(block.directives);
+    const ordered = [...block.directives].sort((a, b) => orderOf(a.name.text) - orderOf(b.name.text));
+    for (const [port, g] of byPort) {
+      const server: ServerPlan = {
+        key: g.keys[0]!, zones: g.zones, port, plugins: [], addresses: null, primaries: [], at: block.keys[0]!,
+      };
+      for (const d of ordered) {
+        const def = plugins.get(d.name.text)!;
+        const instance = def.setup({
+          directive: d,
+          block: { zones: g.zones, port, key: server.key },
+          createTable: () => {
+            const id = `t${tables.size + 1}`;
+            const writer = new TableWriter();
+            tables.set(id, writer);
+            return { id, writer };
+          },
+        });
+        if (instance.worker) server.plugins.push({ name: def.name, ...instance.worker } satisfies WorkerPluginConfig);
+        if (instance.primary) server.primaries.push({ name: def.name, part: instance.primary });
+        if (instance.bindAddresses) server.addresses = [...(server.addresses ?? []), ...instance.bindAddresses];
+      }
+      servers.push(server);
+    }
+  }
+  if (servers.length === 0) {
+    throw errorAt({ text: '', file: corefile.files[0] ?? 'Corefile', line: 1, column: 1, quoted: false }, 'the Corefile has no server blocks', 'start one with a zone and a port, e.g. .:53 { whoami }');
+  }
+  return { servers, listeners: planListeners(servers), tables, files: corefile.files, warnings: corefile.warnings };
+}
+
+function checkDirectives(directives: Directive[]): void {
+  const seen = new Map<string, Token>();
+  for (const d of directives) {
+    const name = d.name.text;
+    const def = plugins.get(name);
+    if (!def) {
+      if (DIRECTIVE_ORDER.includes(name)) {
+        throw errorAt(d.name, `plugin '${name}' is not available in kdns yet`, `available plugins: ${pluginNames().join(', ')}`);
+      }
+      throw errorAt(d.name, `unknown directive '${name}'`, `available plugins: ${pluginNames().join(', ')}`);
+    }
+    const first = seen.get(name);
+    if (first && !def.repeatable) {
+      throw errorAt(d.name, `plugin '${name}' is given twice in this server block`, `the first one is at line ${first.line}`);
+    }
+    seen.set(name, d.name);
+  }
+}
+
+/**
+ * One listener per address and port. Blocks with the same zone on the same listener are an
+ * error, as are blocks that listen on every address and on specific ones of the same port.
+ */
+function planListeners(servers: ServerPlan[]): WorkerListenerConfig[] {
+  const listeners = new Map<string, WorkerListenerConfig>();
+  const zoneOwner = new Map<string, ServerPlan>();
+  const portMode = new Map<number, { all: boolean; server: ServerPlan }>();
+  servers.forEach((s, index) => {
+    const all = s.addresses === null;
+    const mode = portMode.get(s.port);
+    if (mode && mode.all !== all) {
+      throw errorAt(s.at, `port ${s.port} is used by a block that listens on every address and by one that binds specific addresses`, `give both blocks the same 'bind', or move one to another port (other block at ${mode.server.at.file}:${mode.server.at.line})`);
+    }
+    portMode.set(s.port, { all, server: s });
+    for (const address of s.addresses ?? [ALL_ADDRESSES]) {
+      const key = `[${address}]:${s.port}`;
+      let l = listeners.get(key);
+      if (!l) listeners.set(key, (l = { address, port: s.port, servers: [] }));
+      if (!l.servers.includes(index)) l.servers.push(index);
+      for (const z of s.zones) {
+        const zkey = `${key} ${z}`;
+        const other = zoneOwner.get(zkey);
+        if (other && other !== s) {
+          throw errorAt(s.at, `zone ${z} on port ${s.port} is defined twice`, `the other server block starts at ${other.at.file}:${other.at.line}`);
+        }
+        zoneOwner.set(zkey, s);
+      }
+    }
+  });
+  return [...listeners.values()];
+}

@@ -1,0 +1,32 @@
+// Every plugin kdns knows, and the order they run in. Like CoreDNS, the chain order is fixed by
+// this list (CoreDNS's plugin.cfg order), never by the order of lines in the Corefile.
+import type { PluginDefinition } from './types.ts';
+import { any } from '../plugins/any/setup.ts';
+import { bind } from '../plugins/bind/setup.ts';
+import { errors } from '../plugins/errors/setup.ts';
+import { log } from '../plugins/log/setup.ts';
+import { records } from '../plugins/records/setup.ts';
+import { whoami } from '../plugins/whoami/setup.ts';
+
+/** CoreDNS's directive order (plugin.cfg), with the external `records` where `file` sits. */
+export const DIRECTIVE_ORDER = [
+  'root', 'metadata', 'geoip', 'cancel', 'tls', 'quic', 'timeouts', 'multisocket', 'reload', 'nsid',
+  'bufsize', 'bind', 'debug', 'trace', 'ready', 'health', 'pprof', 'prometheus', 'errors', 'log',
+  'dnstap', 'local', 'dns64', 'acl', 'any', 'chaos', 'loadbalance', 'tsig', 'cache', 'rewrite',
+  'header', 'dnssec', 'autopath', 'minimal', 'template', 'transfer', 'hosts', 'route53', 'azure',
+  'clouddns', 'k8s_external', 'kubernetes', 'records', 'file', 'auto', 'secondary', 'etcd', 'loop',
+  'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
+];
+
+const PLUGINS: PluginDefinition[] = [any, bind, errors, log, records, whoami];
+
+export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
+
+export function orderOf(name: string): number {
+  return DIRECTIVE_ORDER.indexOf(name);
+}
+
+/** Plugins compiled in, in chain order (for `-plugins`). */
+export function pluginNames(): string[] {
+  return [...plugins.keys()].sort((a, b) => orderOf(a) - orderOf(b));
+}

@@ -1,0 +1,93 @@
+// The plugin framework. A plugin has two halves, mirroring CoreDNS's setup/handler split:
+// - setup (primary thread): reads its Corefile directive, validates it, creates what it owns
+//   (record tables, HTTP endpoints, watches) and returns a plain, cloneable config for workers;
+// - handler (worker threads): built from that config, sits in the server block's chain and
+//   answers or passes each query, or observes finished responses (log, errors, metrics).
+import type { Directive, Token } from '../corefile/index.ts';
+import type { Query } from '../dns/query.ts';
+import type { ResponseWriter } from '../dns/response.ts';
+import type { TableReader } from '../table/reader.ts';
+import type { TableWriter } from '../table/writer.ts';
+
+/** A handler's verdict when it does not answer: the next plugin in the chain gets the query. */
+export const NEXT = -1;
+
+/** What setup knows about the server block the directive sits in. */
+export interface ServerBlockInfo {
+  /** Canonical zones of the block's keys (e.g. ['cluster.local.', 'in-addr.arpa.']). */
+  zones: string[];
+  port: number;
+  /** `dns://.:53`-style key used in logs and metrics. */
+  key: string;
+}
+
+export interface SetupContext {
+  directive: Directive;
+  block: ServerBlockInfo;
+  /** A new record table owned by this plugin instance, published to every worker. */
+  createTable(): { id: string; writer: TableWriter };
+}
+
+/** Something a plugin runs on the primary thread for the life of the server. */
+export interface PrimaryPart {
+  start?(): Promise<void> | void;
+  stop?(): Promise<void> | void;
+  /** For `ready`: false until this plugin can answer correctly. */
+  ready?(): boolean;
+}
+
+export interface PluginInstance {
+  /** Worker-side handler module (URL string) and its cloneable config. */
+  worker?: { module: string; config: unknown };
+  primary?: PrimaryPart;
+  /** `bind`: addresses this server block listens on. */
+  bindAddresses?: string[];
+}
+
+export interface PluginDefinition {
+  name: string;
+  /** One line for `-plugins` and the README. */
+  summary: string;
+  /** May the directive appear more than once in a server block? (CoreDNS: mostly no.) */
+  repeatable?: boolean;
+  setup(ctx: SetupContext): PluginInstance;
+}
+
+/** Per-request state shared along one chain run; one reusable instance per worker. */
+export interface RequestState {
+  /** performance.now() when the query was received. */
+  start: number;
+  /** Error text from the plugin that failed the query (shown by `errors`). */
+  error: string | null;
+  errorPlugin: string;
+  /** Name of the plugin that wrote the response. */
+  answeredBy: string;
+  /** Length of the response message sent (0 when nothing was sent). */
+  responseLen: number;
+  /** Server block key that handled the query. */
+  server: string;
+}
+
+export interface Handler {
+  /** Answers (writes into `w` and returns the rcode) or returns NEXT. Must not throw for bad input. */
+  serve?(q: Query, w: ResponseWriter, r: RequestState): number;
+  /** Called after the response to a query of this server block is sent (or dropped). */
+  observe?(q: Query, w: ResponseWriter, r: RequestState): void;
+  close?(): void;
+}
+
+/** What a worker gives handler factories. */
+export interface WorkerEnv {
+  workerIndex: number;
+  /** Writes a log line (batched to the primary's stdout). */
+  log(line: string): void;
+  /** The reader for a table created by setup (kept current when the primary swaps buffers). */
+  table(id: string): TableReader;
+  /** The server block this handler belongs to. */
+  server: ServerBlockInfo;
+}
+
+/** Default export of every handler module. */
+export type HandlerFactory = (config: never, env: WorkerEnv) => Handler | Promise<Handler>;
+
+export type { Token };

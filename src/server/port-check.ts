@@ -1,0 +1,56 @@
+// Before workers bind with SO_REUSEPORT (which would silently share a port with another
+// process of the same user that also set it), bind each listener plainly once to find out
+// whether the port is really free, and turn failures into one clear line.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { isIP } from 'node:net';
+import type { WorkerListenerConfig } from '../worker/config.ts';
+
+export class ListenError extends Error {}
+
+export async function checkListenersFree(listeners: WorkerListenerConfig[]): Promise<void> {
+  for (const l of listeners) {
+    await probe(l.address, l.port);
+  }
+}
+
+async function probe(address: string, port: number): Promise<void> {
+  const where = `${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
+  const explain = (proto: string, err: NodeJS.ErrnoException): ListenError => {
+    if (err.code === 'EADDRINUSE') return new ListenError(`listen ${proto} ${where}: address already in use (another DNS server, or another kdns, is running on port ${port})`);
+    if (err.code === 'EACCES') return new ListenError(`listen ${proto} ${where}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; try -dns.port 1053)`);
+    if (err.code === 'EADDRNOTAVAIL') return new ListenError(`listen ${proto} ${where}: address not available on this machine (check 'bind')`);
+    return new ListenError(`listen ${proto} ${where}: ${err.message}`);
+  };
+  try {
+    await udpProbe(address, port);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (address === '::' && (e.code === 'EAFNOSUPPORT' || e.code === 'EADDRNOTAVAIL')) return probe('0.0.0.0', port);
+    throw explain('udp', e);
+  }
+  try {
+    await tcpProbe(address, port);
+  } catch (err) {
+    throw explain('tcp', err as NodeJS.ErrnoException);
+  }
+}
+
+function udpProbe(address: string, port: number): Promise<void> {
+  const s = dgram.createSocket({ type: isIP(address) === 6 ? 'udp6' : 'udp4', ipv6Only: false });
+  return new Promise((resolve, reject) => {
+    s.once('error', (err) => {
+      s.close();
+      reject(err);
+    });
+    s.bind({ address, port }, () => s.close(() => resolve()));
+  });
+}
+
+function tcpProbe(address: string, port: number): Promise<void> {
+  const s = net.createServer();
+  return new Promise((resolve, reject) => {
+    s.once('error', reject);
+    s.listen({ host: address, port, ipv6Only: false }, () => s.close(() => resolve()));
+  });
+}

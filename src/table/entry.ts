@@ -1,0 +1,194 @@
+// Encodes the table entry for one owner name: every answer a query for that name can get,
+// already in wire format. Runs on the primary when data changes, never per query.
+//
+// Names inside the records are compressed against the question (always at offset 12 and, in
+// every response that uses this entry, made of the same labels as the owner name) and against
+// names written earlier, so the bytes are valid for any query that matches this entry whatever
+// the case the client used.
+import dnsPacket from 'dns-packet';
+import { HEADER_SIZE } from '../dns/constants.ts';
+import { typeFromName } from '../dns/constants.ts';
+import { labelsOf, nameToWire } from '../dns/name.ts';
+import { ENTRY_HEAD, QTYPE_ZONE_NEGATIVE, VARIANT_BYTES, V_FLAG_AA, align4 } from './layout.ts';
+
+/** A resource record in dns-packet's object form (`data` as dns-packet expects it). */
+export interface RR {
+  name: string;
+  type: string;
+  ttl: number;
+  class?: string;
+  data: unknown;
+}
+
+export interface VariantSpec {
+  /** Query type this answers; QTYPE_DEFAULT (0) for every type not listed. */
+  qtype: number;
+  rcode?: number;
+  /** Authoritative answer bit (default true: entries hold our own authoritative data). */
+  aa?: boolean;
+  answer?: RR[];
+  authority?: RR[];
+  additional?: RR[];
+}
+
+/** Largest section data a variant may hold (a TCP message is at most 65535 bytes). */
+export const MAX_VARIANT_BYTES = 65535 - 512;
+
+const COMPRESSED_RDATA = new Set(['CNAME', 'NS', 'PTR', 'MX', 'SOA']);
+
+class SectionWriter {
+  readonly buf = Buffer.alloc(65535 * 2);
+  pos = 0;
+  private readonly names = new Map<string, number>();
+  private readonly base: number;
+
+  /**
+   * `base` is the absolute message offset of buf[0] (-1: position unknown, so no compression);
+   * `owner` seeds the question's suffixes.
+   */
+  constructor(base: number, owner: string | null) {
+    this.base = base;
+    if (owner !== null) {
+      const labels = labelsOf(owner);
+      let off = HEADER_SIZE;
+      for (let i = 0; i < labels.length; i++) {
+        this.names.set(labels.slice(i).join('.') + '.', off);
+        off += 1 + Buffer.byteLength(labels[i]!);
+      }
+    }
+  }
+
+  reset(): void {
+    this.pos = 0;
+  }
+
+  u8(v: number): void {
+    this.buf[this.pos++] = v;
+  }
+  u16(v: number): void {
+    this.buf.writeUInt16BE(v, this.pos);
+    this.pos += 2;
+  }
+  u32(v: number): void {
+    this.buf.writeUInt32BE(v >>> 0, this.pos);
+    this.pos += 4;
+  }
+
+  name(name: string, compress: boolean): void {
+    const labels = labelsOf(name);
+    for (let i = 0; i < labels.length; i++) {
+      const suffix = labels.slice(i).join('.') + '.';
+      const at = this.names.get(suffix);
+      if (compress && at !== undefined) {
+        this.u16(0xc000 | at);
+        return;
+      }
+      const abs = this.base + this.pos;
+      if (this.base >= 0 && abs < 0x4000 && at === undefined) this.names.set(suffix, abs);
+      const bytes = Buffer.from(labels[i]!);
+      this.u8(bytes.length);
+      bytes.copy(this.buf, this.pos);
+      this.pos += bytes.length;
+    }
+    this.u8(0);
+  }
+
+  /** One RR; `withOwner` false writes it without its owner (the zone-negative SOA tail). */
+  record(rr: RR, withOwner = true): void {
+    if (withOwner) this.name(rr.name, true);
+    const type = typeFromName(rr.type);
+    if (type === undefined) throw new Error(`unknown record type ${rr.type}`);
+    this.u16(type);
+    this.u16(rr.class === 'CH' ? 3 : rr.class === 'HS' ? 4 : 1);
+    this.u32(rr.ttl);
+    const lenAt = this.pos;
+    this.pos += 2;
+    const t = rr.type.toUpperCase();
+    const d = rr.data as Record<string, unknown>;
+    if (COMPRESSED_RDATA.has(t)) {
+      switch (t) {
+        case 'MX':
+          this.u16(Number(d.preference ?? 0));
+          this.name(String(d.exchange), true);
+          break;
+        case 'SOA':
+          this.name(String(d.mname), true);
+          this.name(String(d.rname), true);
+          for (const f of ['serial', 'refresh', 'retry', 'expire', 'minimum']) this.u32(Number(d[f] ?? 0));
+          break;
+        default:
+          this.name(String(rr.data), true);
+      }
+    } else if (t === 'SRV') {
+      // RFC 2782: the target is never compressed.
+      this.u16(Number(d.priority ?? 0));
+      this.u16(Number(d.weight ?? 0));
+      this.u16(Number(d.port ?? 0));
+      this.name(String(d.target), false);
+    } else {
+      const enc = rdataCodec(t);
+      const tmp = enc.encode(rr.data, Buffer.alloc(65535), 0);
+      const rdlen = tmp.readUInt16BE(0);
+      tmp.copy(this.buf, this.pos, 2, 2 + rdlen);
+      this.pos += rdlen;
+    }
+    this.buf.writeUInt16BE(this.pos - lenAt - 2, lenAt);
+  }
+}
+
+type RdataCodec = { encode(data: unknown, buf: Buffer, off: number): Buffer };
+/** dns-packet's per-type rdata codec (public API, missing from its type definitions). */
+function rdataCodec(type: string): RdataCodec {
+  return (dnsPacket as unknown as { record(type: string): RdataCodec }).record(type);
+}
+
+interface EncodedVariant {
+  spec: VariantSpec;
+  bytes: Buffer;
+}
+
+/**
+ * Builds the entry for `owner`. `zoneSoa`, given only for a zone apex, is the SOA used in the
+ * authority section of NXDOMAIN answers below it.
+ */
+export function encodeEntry(owner: string, variants: VariantSpec[], zoneSoa?: RR): Uint8Array {
+  const nameWire = nameToWire(owner);
+  const sectionsBase = HEADER_SIZE + nameWire.length + 4;
+  const encoded: EncodedVariant[] = [];
+  for (const spec of variants) {
+    const w = new SectionWriter(sectionsBase, owner);
+    for (const rr of spec.answer ?? []) w.record(rr);
+    for (const rr of spec.authority ?? []) w.record(rr);
+    for (const rr of spec.additional ?? []) w.record(rr);
+    if (w.pos > MAX_VARIANT_BYTES) throw new Error(`answer for ${owner} type ${spec.qtype} is ${w.pos} bytes, over the ${MAX_VARIANT_BYTES} byte limit`);
+    encoded.push({ spec, bytes: Buffer.from(w.buf.subarray(0, w.pos)) });
+  }
+  if (zoneSoa) {
+    const w = new SectionWriter(-1, null);
+    w.record(zoneSoa, false);
+    encoded.push({ spec: { qtype: QTYPE_ZONE_NEGATIVE, authority: [zoneSoa] }, bytes: Buffer.from(w.buf.subarray(0, w.pos)) });
+  }
+  const head = align4(ENTRY_HEAD + nameWire.length);
+  let size = head + encoded.length * VARIANT_BYTES;
+  for (const e of encoded) size += e.bytes.length;
+  const out = Buffer.alloc(size);
+  out.writeUInt16LE(nameWire.length, 0);
+  out.writeUInt16LE(encoded.length, 2);
+  out.set(nameWire, ENTRY_HEAD);
+  let v = head;
+  let data = head + encoded.length * VARIANT_BYTES;
+  for (const { spec, bytes } of encoded) {
+    out.writeUInt16LE(spec.qtype, v);
+    out[v + 2] = spec.rcode ?? 0;
+    out[v + 3] = spec.aa === false ? 0 : V_FLAG_AA;
+    out.writeUInt16LE(spec.answer?.length ?? 0, v + 4);
+    out.writeUInt16LE(spec.authority?.length ?? 0, v + 6);
+    out.writeUInt16LE(spec.additional?.length ?? 0, v + 8);
+    out.writeUInt16LE(bytes.length, v + 10);
+    out.writeUInt32LE(data, v + 12);
+    bytes.copy(out, data);
+    data += bytes.length;
+    v += VARIANT_BYTES;
+  }
+  return out;
+}

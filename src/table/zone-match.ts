@@ -1,0 +1,37 @@
+// Which of a plugin's zones a query falls in, without allocating: suffix compare of the
+// lower-cased wire name at label boundaries, longest zone first.
+import { hashName, nameToWire } from '../dns/name.ts';
+import type { Query } from '../dns/query.ts';
+
+export class ZoneMatcher {
+  /** Canonical text zones, longest first. */
+  readonly names: string[];
+  readonly wire: Uint8Array[];
+  readonly hash: number[];
+
+  constructor(zones: string[]) {
+    this.names = [...zones].sort((a, b) => nameToWire(b).length - nameToWire(a).length);
+    this.wire = this.names.map((z) => nameToWire(z));
+    this.hash = this.wire.map((w) => hashName(w, 0, w.length));
+  }
+
+  /** Index of the longest zone containing the query name, or -1. */
+  match(q: Query): number {
+    const wires = this.wire;
+    for (let z = 0; z < wires.length; z++) {
+      const zw = wires[z]!;
+      const start = q.nameLen - zw.length;
+      if (start < 0 || !isLabelStart(q, start)) continue;
+      let k = 0;
+      while (k < zw.length && q.lower[start + k] === zw[k]) k++;
+      if (k === zw.length) return z;
+    }
+    return -1;
+  }
+}
+
+function isLabelStart(q: Query, at: number): boolean {
+  if (at === q.nameLen - 1) return true; // the root label
+  for (let i = 0; i < q.labelCount; i++) if (q.labelStarts[i] === at) return true;
+  return false;
+}

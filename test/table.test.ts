@@ -1,0 +1,112 @@
+// Record table: entries written by the primary's writer, read and answered by the worker path,
+// checked by decoding the produced wire messages with dns-packet.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dnsPacket from 'dns-packet';
+import { Query, parseQuery, PARSE_OK } from '../src/dns/query.ts';
+import { ResponseWriter, TCP_PREFIX } from '../src/dns/response.ts';
+import { TableWriter } from '../src/table/writer.ts';
+import { TableReader } from '../src/table/reader.ts';
+import { answerFromTable } from '../src/table/answer.ts';
+import { ZoneMatcher } from '../src/table/zone-match.ts';
+import { compileZone, defaultSoa } from '../src/table/zone-compiler.ts';
+import type { RR } from '../src/table/entry.ts';
+import { nameToWire } from '../src/dns/name.ts';
+
+const zone = 'example.test.';
+const records: RR[] = [
+  { name: 'www.example.test.', type: 'A', ttl: 30, data: '10.0.0.1' },
+  { name: 'www.example.test.', type: 'A', ttl: 30, data: '10.0.0.2' },
+  { name: 'www.example.test.', type: 'AAAA', ttl: 30, data: 'fd00::1' },
+  { name: 'alias.example.test.', type: 'CNAME', ttl: 30, data: 'www.example.test.' },
+  { name: 'out.example.test.', type: 'CNAME', ttl: 30, data: 'elsewhere.org.' },
+  { name: '_http._tcp.svc.ns.example.test.', type: 'SRV', ttl: 30, data: { priority: 0, weight: 100, port: 80, target: 'www.example.test.' } },
+  { name: 'txt.example.test.', type: 'TXT', ttl: 30, data: ['hello world'] },
+];
+
+function setup() {
+  const writer = new TableWriter();
+  const soa = defaultSoa(zone, 5, 1);
+  writer.batch(() => { for (const e of compileZone(zone, records, soa)) writer.put(e.bytes); });
+  writer.setReady(true);
+  let reader = new TableReader(writer.buffer);
+  writer.onSwap = (sab) => reader.attach(sab);
+  return { writer, reader };
+}
+
+function ask(reader: TableReader, name: string, type: string, opts: { edns?: boolean } = {}) {
+  const msg = dnsPacket.encode({
+    id: 4242, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: type as 'A', class: 'IN' }],
+    additionals: opts.edns ? [{ type: 'OPT', name: '.', udpPayloadSize: 4096, flags: 0 } as never] : [],
+  });
+  const q = new Query();
+  assert.equal(parseQuery(msg, msg.length, q), PARSE_OK);
+  const w = new ResponseWriter();
+  const zones = new ZoneMatcher([zone]);
+  const z = zones.match(q);
+  assert.ok(z >= 0, 'query in zone');
+  answerFromTable(reader, zones, z, q, w);
+  const len = w.finish(q);
+  return dnsPacket.decode(w.buf.subarray(TCP_PREFIX, TCP_PREFIX + len));
+}
+
+test('A records, question echoed with its case, AA set', () => {
+  const { reader } = setup();
+  const r = ask(reader, 'WWW.Example.TEST', 'A');
+  assert.equal(r.id, 4242);
+  assert.equal(r.rcode, 'NOERROR');
+  assert.equal(r.questions[0]!.name, 'WWW.Example.TEST');
+  assert.ok(r.flag_aa);
+  assert.ok(r.flag_rd);
+  assert.deepEqual(r.answers!.map((a) => (a as { data: string }).data).sort(), ['10.0.0.1', '10.0.0.2']);
+});
+
+test('NODATA carries the SOA, NXDOMAIN carries the SOA, empty non-terminal is NODATA', () => {
+  const { reader } = setup();
+  const nodata = ask(reader, 'txt.example.test', 'A');
+  assert.equal(nodata.rcode, 'NOERROR');
+  assert.equal(nodata.answers!.length, 0);
+  assert.equal(nodata.authorities![0]!.type, 'SOA');
+  const nx = ask(reader, 'nope.deeper.example.test', 'A');
+  assert.equal(nx.rcode, 'NXDOMAIN');
+  assert.equal(nx.authorities![0]!.type, 'SOA');
+  assert.equal(nx.authorities![0]!.name.toLowerCase(), 'example.test');
+  assert.equal((nx.authorities![0] as { data: { mname: string; rname: string } }).data.mname, 'ns.dns.example.test');
+  assert.equal((nx.authorities![0] as { data: { mname: string; rname: string } }).data.rname, 'hostmaster.example.test');
+  const ent = ask(reader, 'ns.example.test', 'A');
+  assert.equal(ent.rcode, 'NOERROR');
+  assert.equal(ent.answers!.length, 0);
+});
+
+test('CNAME chased inside the zone, not outside; SRV gets additional addresses', () => {
+  const { reader } = setup();
+  const c = ask(reader, 'alias.example.test', 'A');
+  assert.deepEqual(c.answers!.map((a) => a.type), ['CNAME', 'A', 'A']);
+  const o = ask(reader, 'out.example.test', 'A');
+  assert.deepEqual(o.answers!.map((a) => a.type), ['CNAME']);
+  const s = ask(reader, '_http._tcp.svc.ns.example.test', 'SRV');
+  assert.equal((s.answers![0] as { data: { port: number } }).data.port, 80);
+  assert.deepEqual(s.additionals!.map((a) => a.type).sort(), ['A', 'A', 'AAAA']);
+});
+
+test('ANY gets the RFC 8482 HINFO only', () => {
+  const { reader } = setup();
+  const r = ask(reader, 'www.example.test', 'ANY');
+  assert.equal(r.answers!.length, 1);
+  assert.equal(r.answers![0]!.type, 'HINFO');
+});
+
+test('updates, removals and growth into new buffers stay visible to the reader', () => {
+  const { writer, reader } = setup();
+  for (let i = 0; i < 5000; i++) {
+    const [e] = compileZone(zone, [{ name: `h${i}.example.test.`, type: 'A', ttl: 5, data: `10.1.${i >> 8}.${i & 255}` }], defaultSoa(zone, 5, 1))
+      .filter((x) => x.name.startsWith('h'));
+    writer.put(e!.bytes);
+  }
+  assert.ok(writer.stats().swaps > 0, 'table grew into a new buffer');
+  const r = ask(reader, 'h4321.example.test', 'A');
+  assert.equal((r.answers![0] as { data: string }).data, '10.1.16.225');
+  writer.remove(nameToWire('h4321.example.test.'));
+  assert.equal(ask(reader, 'h4321.example.test', 'A').rcode, 'NXDOMAIN');
+  assert.equal(ask(reader, 'www.example.test', 'A').rcode, 'NOERROR');
+});

@@ -1,0 +1,77 @@
+// Piscina task that is a whole worker's life: open this worker's own listeners, answer queries
+// until the primary says stop, then close. One task runs per pool thread.
+import type { MessagePort } from 'node:worker_threads';
+import { receiveMessageOnPort, threadId } from 'node:worker_threads';
+import type dgram from 'node:dgram';
+import type net from 'node:net';
+import type { FromWorker, ToWorker, WorkerConfig } from '../src/worker/config.ts';
+import { WorkerRuntime } from '../src/worker/runtime.ts';
+import { openUdp } from '../src/worker/udp.ts';
+import { openTcp } from '../src/worker/tcp.ts';
+import { TableReader } from '../src/table/reader.ts';
+import { LogBuffer } from '../src/worker/log-buffer.ts';
+
+export interface WorkerTask {
+  index: number;
+  config: WorkerConfig;
+  port: MessagePort;
+}
+
+export default async function serve(task: WorkerTask): Promise<{ index: number; threadId: number }> {
+  const { config, port, index } = task;
+  const send = (m: FromWorker): void => port.postMessage(m);
+  const logs = new LogBuffer((text) => send({ type: 'log', text }));
+  const readers = new Map<string, TableReader>();
+  let stopRequested: (() => void) | null = null;
+  const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
+  const deferred: ToWorker[] = [];
+
+  const onControl = (m: ToWorker, fromLookup: boolean): void => {
+    if (m.type === 'table') readers.get(m.id)?.attach(m.sab);
+    else if (fromLookup) deferred.push(m); // never stop in the middle of a lookup
+    else if (m.type === 'stop') stopRequested!();
+  };
+  // Called by a reader that finds its buffer replaced mid-batch: take the new one right now.
+  const pollSwap = (): void => {
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) onControl(m.message as ToWorker, true);
+    if (deferred.length) setImmediate(() => deferred.splice(0).forEach((d) => onControl(d, false)));
+  };
+  for (const [id, sab] of Object.entries(config.tables)) readers.set(id, new TableReader(sab, pollSwap));
+  port.on('message', (m: ToWorker) => onControl(m, false));
+
+  const rt = await WorkerRuntime.create(config, { workerIndex: index, log: (line) => logs.write(line) }, (id) => {
+    const reader = readers.get(id);
+    if (!reader) throw new Error(`no record table ${id}`);
+    return reader;
+  });
+
+  const udp: dgram.Socket[] = [];
+  const tcp: net.Server[] = [];
+  try {
+    for (const l of config.listeners) {
+      const route = rt.route(l, config.servers);
+      udp.push(await openUdp(rt, route));
+      tcp.push(await openTcp(rt, route, config.tcp));
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    send({ type: 'error', message: `${e.code ?? 'error'}: ${e.message}` });
+    for (const s of udp) s.close();
+    for (const s of tcp) s.close();
+    port.close();
+    throw err;
+  }
+  send({ type: 'listening' });
+
+  await stopped;
+  for (const s of udp) s.close();
+  await Promise.all(tcp.map((s) => new Promise<void>((resolve) => {
+    s.close(() => resolve());
+    // Idle keep-alive connections would hold close() open; they get no new queries anyway.
+    (s as net.Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+  })));
+  rt.close();
+  logs.flush();
+  port.close();
+  return { index, threadId };
+}
