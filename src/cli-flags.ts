@@ -7,6 +7,7 @@ export interface Flags {
   plugins: boolean;
   quiet: boolean;
   workers: number | null;
+  tcpMaxConns: number | null;
   pidfile: string | null;
   help: boolean;
 }
@@ -17,17 +18,18 @@ export const USAGE = `Usage: kdns [flags]
   -conf FILE        Corefile to load (default: ./Corefile, else the built-in demo)
   -dns.port N       port for server blocks that name none (default 53; demo: 1053)
   -workers N        worker threads answering queries (default: available CPUs)
+  -tcp.maxconns N   open TCP connections each worker accepts (default 1024)
   -quiet            print nothing at start-up
   -pidfile FILE     write the process ID to FILE
   -plugins          list the plugins and exit
   -version          print the version and exit
 `;
 
-const VALUE_FLAGS = new Set(['conf', 'dns.port', 'workers', 'pidfile']);
+const VALUE_FLAGS = new Set(['conf', 'dns.port', 'workers', 'pidfile', 'tcp.maxconns']);
 const BOOL_FLAGS = new Set(['version', 'plugins', 'quiet', 'help', 'h']);
 
 export function parseFlags(argv: string[]): Flags {
-  const f: Flags = { conf: null, dnsPort: null, version: false, plugins: false, quiet: false, workers: null, pidfile: null, help: false };
+  const f: Flags = { conf: null, dnsPort: null, version: false, plugins: false, quiet: false, workers: null, tcpMaxConns: null, pidfile: null, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('-') || arg === '-' || arg === '--') throw new FlagError(`unexpected argument '${arg}'`);
@@ -61,6 +63,9 @@ export function parseFlags(argv: string[]): Flags {
         break;
       case 'workers':
         f.workers = intFlag(name, value, 1, 256);
+        break;
+      case 'tcp.maxconns':
+        f.tcpMaxConns = intFlag(name, value, 1, 1_000_000);
         break;
     }
   }

@@ -63,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
   const server = new DnsServer(plan, {
     workers: flags.workers ?? availableParallelism(),
     testHooks: process.env.KDNS_TEST_HOOKS === '1',
+    tcp: flags.tcpMaxConns !== null ? { maxConnections: flags.tcpMaxConns } : {},
   });
   try {
     await server.start();

@@ -13,6 +13,7 @@ export const ALL_ADDRESSES = '::';
 export interface ServerPlan extends WorkerServerConfig {
   /** Addresses from `bind`; null = every address. */
   addresses: string[] | null;
+  tcpIdleTimeoutMs?: number;
   primaries: Array<{ name: string; part: PrimaryPart }>;
   /** Where the block starts, for messages. */
   at: Token;
@@ -66,6 +67,7 @@ export function buildPlan(corefile: Corefile, opts: PlanOptions): Plan {
         if (instance.worker) server.plugins.push({ name: def.name, ...instance.worker } satisfies WorkerPluginConfig);
         if (instance.primary) server.primaries.push({ name: def.name, part: instance.primary });
         if (instance.bindAddresses) server.addresses = [...(server.addresses ?? []), ...instance.bindAddresses];
+        if (instance.tcpIdleTimeoutMs !== undefined) server.tcpIdleTimeoutMs = instance.tcpIdleTimeoutMs;
       }
       servers.push(server);
     }
@@ -115,6 +117,7 @@ function planListeners(servers: ServerPlan[]): WorkerListenerConfig[] {
       let l = listeners.get(key);
       if (!l) listeners.set(key, (l = { address, port: s.port, servers: [] }));
       if (!l.servers.includes(index)) l.servers.push(index);
+      if (s.tcpIdleTimeoutMs !== undefined) l.tcpIdleTimeoutMs = Math.min(l.tcpIdleTimeoutMs ?? Infinity, s.tcpIdleTimeoutMs);
       for (const z of s.zones) {
         const zkey = `${key} ${z}`;
         const other = zoneOwner.get(zkey);

@@ -6,6 +6,7 @@ import { bind } from '../plugins/bind/setup.ts';
 import { errors } from '../plugins/errors/setup.ts';
 import { log } from '../plugins/log/setup.ts';
 import { records } from '../plugins/records/setup.ts';
+import { timeouts } from '../plugins/timeouts/setup.ts';
 import { whoami } from '../plugins/whoami/setup.ts';
 
 /** CoreDNS's directive order (plugin.cfg), with the external `records` where `file` sits. */
@@ -18,7 +19,7 @@ export const DIRECTIVE_ORDER = [
   'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
 ];
 
-const PLUGINS: PluginDefinition[] = [any, bind, errors, log, records, whoami];
+const PLUGINS: PluginDefinition[] = [any, bind, errors, log, records, timeouts, whoami];
 
 export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
 

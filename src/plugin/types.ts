@@ -42,6 +42,8 @@ export interface PluginInstance {
   primary?: PrimaryPart;
   /** `bind`: addresses this server block listens on. */
   bindAddresses?: string[];
+  /** `timeouts`: idle timeout for this block's TCP connections. */
+  tcpIdleTimeoutMs?: number;
 }
 
 export interface PluginDefinition {

@@ -14,7 +14,7 @@ export interface ServerOptions {
   /** Where worker log lines and server messages go (default: stdout / stderr). */
   out?: (text: string) => void;
   err?: (text: string) => void;
-  tcp?: { maxConnections: number; idleTimeoutMs: number };
+  tcp?: Partial<{ maxConnections: number; idleTimeoutMs: number }>;
 }
 
 const WORKER_MODULE = new URL('../../workers/dns-worker.ts', import.meta.url).href;
@@ -31,7 +31,7 @@ interface WorkerSlot {
 
 export class DnsServer {
   readonly plan: Plan;
-  private readonly opts: Required<Omit<ServerOptions, 'testHooks'>> & { testHooks: boolean };
+  private readonly opts: Required<Omit<ServerOptions, 'testHooks' | 'tcp'>> & { testHooks: boolean; tcp: typeof DEFAULT_TCP };
   private pool: Piscina | null = null;
   private readonly slots: WorkerSlot[] = [];
   private stopping = false;
@@ -46,7 +46,7 @@ export class DnsServer {
       testHooks: opts.testHooks ?? false,
       out: opts.out ?? ((t) => process.stdout.write(t)),
       err: opts.err ?? ((t) => process.stderr.write(t)),
-      tcp: opts.tcp ?? DEFAULT_TCP,
+      tcp: { ...DEFAULT_TCP, ...opts.tcp },
     };
   }
 

@@ -19,6 +19,8 @@ export interface WorkerListenerConfig {
   port: number;
   /** Indexes into servers: the blocks answering on this address and port. */
   servers: number[];
+  /** From `timeouts` (shortest of the blocks); else the server default. */
+  tcpIdleTimeoutMs?: number;
 }
 
 export interface WorkerConfig {

@@ -13,7 +13,8 @@ export interface TcpOptions {
 
 export async function openTcp(rt: WorkerRuntime, route: ListenerRoute, opts: TcpOptions): Promise<net.Server> {
   const { address, port } = route.config;
-  const server = net.createServer({ noDelay: true }, (sock) => serveConnection(rt, route, sock, opts));
+  const idle = { ...opts, idleTimeoutMs: route.config.tcpIdleTimeoutMs ?? opts.idleTimeoutMs };
+  const server = net.createServer({ noDelay: true }, (sock) => serveConnection(rt, route, sock, idle));
   server.maxConnections = opts.maxConnections;
   await listen(server, address, port).catch((err: NodeJS.ErrnoException) => {
     if (address === '::' && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) return listen(server, '0.0.0.0', port);

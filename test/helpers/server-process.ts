@@ -1,0 +1,127 @@
+// Starts the real CLI (`node bin/kdns.js`) as a child process for tests, on a free port.
+import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const BIN = join(ROOT, 'bin', 'kdns.js');
+
+/** A port free for both UDP and TCP on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = net.createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const s = dgram.createSocket('udp4');
+      s.once('error', () => resolve(false));
+      s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+}
+
+export interface RunningServer {
+  proc: ChildProcess;
+  port: number;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves when stdout contains `text` (or rejects after the timeout). */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'kdns-test-'));
+}
+
+/** Writes `corefile` (with {PORT} replaced) to a temp dir and starts the CLI on it. */
+export async function startServer(corefile: string, opts: { workers?: number; env?: Record<string, string>; args?: string[]; port?: number } = {}): Promise<RunningServer> {
+  const port = opts.port ?? (await freePort());
+  const dir = tempDir();
+  const file = join(dir, 'Corefile');
+  writeFileSync(file, corefile.replaceAll('{PORT}', String(port)));
+  const server = spawnCli(['-conf', file, '-workers', String(opts.workers ?? 2), ...(opts.args ?? [])], { env: opts.env, cwd: dir });
+  server.port = port;
+  try {
+    await server.waitFor(/^kdns-/m, 20_000);
+  } catch (err) {
+    await server.stop('SIGKILL');
+    throw new Error(`server did not start: ${(err as Error).message}\nstdout: ${server.stdout()}\nstderr: ${server.stderr()}`);
+  }
+  return server;
+}
+
+export function spawnCli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): RunningServer {
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const watchers: Array<() => void> = [];
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const w of [...watchers]) w();
+  });
+  proc.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return {
+    proc,
+    port: 0,
+    stdout: () => out,
+    stderr: () => err,
+    waitFor(text, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const matches = (): boolean => (typeof text === 'string' ? out.includes(text) : text.test(out));
+        if (matches()) return resolve();
+        const timer = setTimeout(() => {
+          watchers.splice(watchers.indexOf(check), 1);
+          reject(new Error(`timed out waiting for ${String(text)}`));
+        }, timeoutMs);
+        const check = (): void => {
+          if (matches()) {
+            clearTimeout(timer);
+            watchers.splice(watchers.indexOf(check), 1);
+            resolve();
+          }
+        };
+        watchers.push(check);
+        exited.then(() => {
+          if (!matches()) {
+            clearTimeout(timer);
+            reject(new Error(`process exited; stderr: ${err}`));
+          }
+        });
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs the CLI to completion and returns its exit code and output. */
+export function runCli(args: string[], opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const s = spawnCli(args, opts);
+  const timer = setTimeout(() => s.proc.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+  return new Promise((resolve) => {
+    s.proc.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: s.stdout(), stderr: s.stderr() });
+    });
+  });
+}
