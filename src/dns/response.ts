@@ -39,17 +39,18 @@ export class ResponseWriter {
     this.an = this.ns = this.ar = 0;
     let end = TCP_PREFIX + HEADER_SIZE;
     if (q.questionOk) {
-      const qlen = q.questionEnd - HEADER_SIZE;
-      b.set(m.subarray(HEADER_SIZE, q.questionEnd), end);
-      end += qlen;
+      // Byte loop rather than set(subarray()): no view object per query.
+      for (let i = HEADER_SIZE, stop = q.questionEnd; i < stop; i++) b[end++] = m[i]!;
     }
     this.end = end;
   }
 
   /** Appends ready-made record bytes and adds their counts. */
   appendRecords(src: Uint8Array, from: number, to: number, an: number, ns: number, ar: number): void {
-    this.buf.set(src.subarray(from, to), this.end);
-    this.end += to - from;
+    const b = this.buf;
+    let o = this.end;
+    for (let i = from; i < to; i++) b[o++] = src[i]!;
+    this.end = o;
     this.an += an;
     this.ns += ns;
     this.ar += ar;
