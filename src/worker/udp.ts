@@ -5,7 +5,18 @@ import { isIP } from 'node:net';
 import { ResponseWriter, TCP_PREFIX } from '../dns/response.ts';
 import type { ListenerRoute, WorkerRuntime } from './runtime.ts';
 
+/** SO_RCVBUF: the default (~208 KiB) already drops datagrams in bursts of a few ms at 60k q/s. */
 const RECV_BUFFER = 4 << 20;
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+/**
+ * dgram passes every send() destination through `lookup`; the default (dns.lookup) answers even
+ * an IP literal on the next tick, which would defer the send past the point where the worker
+ * reuses its response buffer. Replies always go to `rinfo.address`, an IP literal.
+ */
+function literalLookup(address: string, _family: unknown, callback: LookupCallback): void {
+  callback(null, address, isIP(address) === 6 ? 6 : 4);
+}
 
 export async function openUdp(rt: WorkerRuntime, route: ListenerRoute): Promise<dgram.Socket> {
   const { address, port } = route.config;
@@ -34,7 +45,10 @@ export async function openUdp(rt: WorkerRuntime, route: ListenerRoute): Promise<
 
 function bindUdp(address: string, port: number): Promise<dgram.Socket> {
   const v6 = isIP(address) === 6;
-  const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', reusePort: true, ipv6Only: false, recvBufferSize: RECV_BUFFER });
+  const socket = dgram.createSocket({
+    type: v6 ? 'udp6' : 'udp4', reusePort: true, ipv6Only: false, recvBufferSize: RECV_BUFFER,
+    lookup: literalLookup as unknown as dgram.SocketOptions['lookup'],
+  });
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => {
       socket.close();
