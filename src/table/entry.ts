@@ -36,8 +36,12 @@ export const MAX_VARIANT_BYTES = 65535 - 512;
 
 const COMPRESSED_RDATA = new Set(['CNAME', 'NS', 'PTR', 'MX', 'SOA']);
 
+/** Scratch space shared by every encoding (encoding is synchronous, so one at a time). */
+const SECTION_SCRATCH = Buffer.alloc(65535 * 2);
+const RDATA_SCRATCH = Buffer.alloc(65535 + 2);
+
 class SectionWriter {
-  readonly buf = Buffer.alloc(65535 * 2);
+  readonly buf = SECTION_SCRATCH;
   pos = 0;
   private readonly names = new Map<string, number>();
   private readonly base: number;
@@ -127,7 +131,7 @@ class SectionWriter {
       this.name(String(d.target), false);
     } else {
       const enc = rdataCodec(t);
-      const tmp = enc.encode(rr.data, Buffer.alloc(65535), 0);
+      const tmp = enc.encode(rr.data, RDATA_SCRATCH, 0);
       const rdlen = tmp.readUInt16BE(0);
       tmp.copy(this.buf, this.pos, 2, 2 + rdlen);
       this.pos += rdlen;
