@@ -102,6 +102,26 @@ describe('errors without consolidate', () => {
   });
 });
 
+describe('default listeners (no bind)', () => {
+  test('listen on every address, dual-stack; IPv4 clients are logged as plain IPv4', async () => {
+    const s = await startServer('.:{PORT} {\n log\n whoami\n}\n', { workers: 1 });
+    try {
+      const r = await udpQuery(s.port, 'dual.test', { id: 4242 });
+      assert.equal(r.additionals[0]!.data, '127.0.0.1');
+      await s.waitFor('- 4242 "', 5000);
+      assert.match(s.stdout(), /^\[INFO\] 127\.0\.0\.1:\d+ - 4242 "A IN dual\.test\. udp/m);
+      const { udpRaw, encodeQuery } = await import('./helpers/dns-client.ts');
+      const v6 = await udpRaw(s.port, encodeQuery('dual.test', { id: 4343 }), 1000, '::1').catch(() => null);
+      if (v6 !== null) {
+        await s.waitFor('- 4343 "', 5000);
+        assert.match(s.stdout(), /^\[INFO\] \[::1\]:\d+ - 4343 "/m);
+      }
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
 describe('bind', () => {
   test('listens on the named addresses only; except removes one', async () => {
     const s = await startServer('.:{PORT} {\n bind 127.0.0.1 127.0.0.3 except 127.0.0.3\n whoami\n}\n', { workers: 1 });

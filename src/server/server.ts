@@ -143,15 +143,21 @@ export class DnsServer {
     slot.alive = false;
     port.close();
     if (slot.port === port) slot.port = null;
-    if (this.stopping || !wasAlive) return;
-    // A worker that was serving died: count it, say so, and put a new one in its place.
-    this.deaths++;
+    // A failure during the first start fails start() itself; after that, keep the slot filled.
+    if (this.stopping || (!wasAlive && slot.restarts === 0)) return;
+    if (wasAlive) {
+      // A worker that was serving died: count it, say so, and put a new one in its place.
+      this.deaths++;
+      this.opts.err(`[ERROR] worker ${slot.index} died: ${err?.message ?? 'exited'}; starting a replacement\n`);
+    } else {
+      this.opts.err(`[ERROR] replacement for worker ${slot.index} failed to start: ${err?.message ?? 'exited'}; trying again\n`);
+    }
     slot.restarts++;
-    this.opts.err(`[ERROR] worker ${slot.index} died: ${err?.message ?? 'exited'}; starting a replacement\n`);
     const timer = setTimeout(() => {
       if (this.stopping) return;
-      this.launch(slot).catch((e: Error) => this.opts.err(`[ERROR] worker ${slot.index} could not restart: ${e.message}\n`));
-    }, Math.min(RESTART_DELAY_MS * slot.restarts, 5000));
+      // Failures are reported (and retried) by onWorkerExit.
+      this.launch(slot).catch(() => {});
+    }, Math.min(RESTART_DELAY_MS * 2 ** Math.min(slot.restarts - 1, 6), 5000));
     timer.unref();
   }
 

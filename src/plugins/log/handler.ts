@@ -25,7 +25,7 @@ export default function create(rule: LogRule, env: WorkerEnv): Handler {
 type Field = (q: Query, w: ResponseWriter, r: RequestState, name: string) => string;
 
 const FIELDS: Record<string, Field> = {
-  remote: (q) => (q.remoteAddress.includes(':') ? `[${q.remoteAddress}]` : q.remoteAddress),
+  remote: (q) => remoteText(q.remoteAddress),
   port: (q) => String(q.remotePort),
   '>id': (q) => String(q.id),
   type: (q) => typeName(q.qtype),
@@ -57,6 +57,12 @@ function compile(format: string): Array<string | Field> {
   }
   if (last < format.length) out.push(format.slice(last));
   return out;
+}
+
+/** IPv6 in brackets (RFC 3986); IPv4 clients of a dual-stack socket as plain IPv4. */
+function remoteText(address: string): string {
+  if (address.startsWith('::ffff:') && address.indexOf(':', 7) < 0) return address.slice(7);
+  return address.includes(':') ? `[${address}]` : address;
 }
 
 function flagsText(flags: number): string {
