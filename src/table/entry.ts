@@ -6,8 +6,7 @@
 // names written earlier, so the bytes are valid for any query that matches this entry whatever
 // the case the client used.
 import dnsPacket from 'dns-packet';
-import { HEADER_SIZE } from '../dns/constants.ts';
-import { typeFromName } from '../dns/constants.ts';
+import { HEADER_SIZE, typeFromName } from '../dns/constants.ts';
 import { labelsOf, nameToWire } from '../dns/name.ts';
 import { ENTRY_HEAD, QTYPE_ZONE_NEGATIVE, VARIANT_BYTES, V_FLAG_AA, align4 } from './layout.ts';
 

@@ -28,6 +28,7 @@ export const errors: PluginDefinition = {
         if (!LEVELS.includes(level)) fail(o.args[2]!, `unknown level '${level}'`, `use ${LEVELS.join(', ')}`);
         config.consolidate.push({ everyMs, pattern: o.args[1]!.text, level });
       },
+      // Accepted for CoreDNS compatibility; a failing plugin's message is always logged.
       stacktrace() {},
     });
     return { worker: { module: new URL('./handler.ts', import.meta.url).href, config } };

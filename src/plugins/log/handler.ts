@@ -1,5 +1,5 @@
 // log: one line per query, in CoreDNS's format, written after the response is sent.
-import { OUR_UDP_SIZE, CLASSIC_UDP_SIZE, FLAG_AA, FLAG_AD, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, className, rcodeName, typeName } from '../../dns/constants.ts';
+import { CLASSIC_UDP_SIZE, FLAG_AA, FLAG_AD, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, className, rcodeName, typeName } from '../../dns/constants.ts';
 import { isSubdomain } from '../../dns/name.ts';
 import type { Query } from '../../dns/query.ts';
 import type { ResponseWriter } from '../../dns/response.ts';
@@ -40,8 +40,6 @@ const FIELDS: Record<string, Field> = {
   rsize: (_q, _w, r) => String(r.responseLen),
   duration: (_q, _w, r) => seconds(performance.now() - r.start),
   '>opcode': (q) => String(q.opcode),
-  server_ip: () => '',
-  '>bufsize_ours': () => String(OUR_UDP_SIZE),
 };
 
 /** Splits a format into literal text and field readers once, so each line is a simple join. */
