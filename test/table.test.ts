@@ -10,7 +10,7 @@ import { TableWriter } from '../src/table/writer.ts';
 import { TableReader } from '../src/table/reader.ts';
 import { answerFromTable } from '../src/table/answer.ts';
 import { ZoneMatcher } from '../src/table/zone-match.ts';
-import { compileZone, defaultSoa } from '../src/table/zone-compiler.ts';
+import { RecordStore, defaultSoa } from '../src/table/record-store.ts';
 import type { RR } from '../src/table/entry.ts';
 import { nameToWire } from '../src/dns/name.ts';
 
@@ -27,12 +27,13 @@ const records: RR[] = [
 
 function setup() {
   const writer = new TableWriter();
-  const soa = defaultSoa(zone, 5, 1);
-  writer.batch(() => { for (const e of compileZone(zone, records, soa)) writer.put(e.bytes); });
+  const store = new RecordStore(writer, [defaultSoa(zone, 5, 1)]);
+  store.set('static', records);
+  store.flush();
   writer.setReady(true);
-  let reader = new TableReader(writer.buffer);
+  const reader = new TableReader(writer.buffer);
   writer.onSwap = (sab) => reader.attach(sab);
-  return { writer, reader };
+  return { writer, reader, store };
 }
 
 function ask(reader: TableReader, name: string, type: string, opts: { edns?: boolean } = {}) {
@@ -98,16 +99,44 @@ test('ANY gets the RFC 8482 HINFO only', () => {
 });
 
 test('updates, removals and growth into new buffers stay visible to the reader', () => {
-  const { writer, reader } = setup();
+  const { writer, reader, store } = setup();
   for (let i = 0; i < 5000; i++) {
-    const [e] = compileZone(zone, [{ name: `h${i}.example.test.`, type: 'A', ttl: 5, data: `10.1.${i >> 8}.${i & 255}` }], defaultSoa(zone, 5, 1))
-      .filter((x) => x.name.startsWith('h'));
-    writer.put(e!.bytes);
+    store.set(`host${i}`, [{ name: `h${i}.example.test.`, type: 'A', ttl: 5, data: `10.1.${i >> 8}.${i & 255}` }]);
+    store.flush();
   }
   assert.ok(writer.stats().swaps > 0, 'table grew into a new buffer');
   const r = ask(reader, 'h4321.example.test', 'A');
-  assert.equal((r.answers![0] as { data: string }).data, '10.1.16.225');
-  writer.remove(nameToWire('h4321.example.test.'));
+  assert.equal(r.answers[0]!.data, '10.1.16.225');
+  store.remove('host4321');
+  store.flush();
   assert.equal(ask(reader, 'h4321.example.test', 'A').rcode, 'NXDOMAIN');
   assert.equal(ask(reader, 'www.example.test', 'A').rcode, 'NOERROR');
+});
+
+test('incremental changes rebuild dependents and empty non-terminals', () => {
+  const { reader, store } = setup();
+  // The SRV's additional section follows the target's addresses when only the target changes.
+  store.set('www', [{ name: 'www.example.test.', type: 'A', ttl: 30, data: '10.0.0.99' }]);
+  store.set('static', records.filter((r) => r.name !== 'www.example.test.'));
+  store.flush();
+  const s = ask(reader, '_http._tcp.svc.ns.example.test', 'SRV');
+  assert.deepEqual(s.additionals.map((a) => a.data), ['10.0.0.99']);
+  // Removing the only name below an empty non-terminal removes the non-terminal too.
+  assert.equal(ask(reader, 'ns.example.test', 'A').rcode, 'NOERROR');
+  store.set('static', records.filter((r) => r.name !== 'www.example.test.' && !r.name.includes('svc.ns')));
+  store.flush();
+  assert.equal(ask(reader, 'ns.example.test', 'A').rcode, 'NXDOMAIN');
+  assert.equal(ask(reader, 'svc.ns.example.test', 'A').rcode, 'NXDOMAIN');
+  // Two owners contributing to one name: removing one keeps the other's records.
+  store.set('extra', [{ name: 'www.example.test.', type: 'A', ttl: 30, data: '10.0.0.100' }]);
+  store.flush();
+  assert.deepEqual(ask(reader, 'www.example.test', 'A').answers.map((a) => a.data).sort(), ['10.0.0.100', '10.0.0.99']);
+  store.remove('www');
+  store.flush();
+  assert.deepEqual(ask(reader, 'www.example.test', 'A').answers.map((a) => a.data), ['10.0.0.100']);
+  // The apex stays with its SOA when everything else is gone.
+  for (const o of ['static', 'extra']) store.remove(o);
+  store.flush();
+  assert.equal(ask(reader, 'example.test', 'SOA').answers[0]!.type, 'SOA');
+  assert.equal(ask(reader, 'www.example.test', 'A').rcode, 'NXDOMAIN');
 });

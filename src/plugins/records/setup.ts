@@ -5,7 +5,7 @@ import { fail, zonesArg } from '../../plugin/args.ts';
 import { RRTextError, parseRRText } from '../../dns/rr-text.ts';
 import { isSubdomain } from '../../dns/name.ts';
 import type { RR } from '../../table/entry.ts';
-import { compileZone, defaultSoa } from '../../table/zone-compiler.ts';
+import { RecordStore, defaultSoa } from '../../table/record-store.ts';
 
 const DEFAULT_TTL = 3600;
 
@@ -38,13 +38,10 @@ export const records: PluginDefinition = {
     }
     const { id, writer } = ctx.createTable();
     const serial = Math.floor(Date.now() / 1000);
-    writer.batch(() => {
-      for (const [zone, rrs] of byZone) {
-        const soaRR = rrs.find((r) => r.type === 'SOA' && r.name === zone);
-        const soa = soaRR ?? defaultSoa(zone, DEFAULT_TTL, serial);
-        for (const e of compileZone(zone, rrs, soa)) writer.put(e.bytes);
-      }
-    });
+    const soas = [...byZone].map(([zone, rrs]) => rrs.find((r) => r.type === 'SOA' && r.name === zone) ?? defaultSoa(zone, DEFAULT_TTL, serial));
+    const store = new RecordStore(writer, soas);
+    store.set('corefile', [...byZone.values()].flat());
+    store.flush();
     writer.setReady(true);
     const config: RecordsConfig = { tableId: id, zones };
     return { worker: { module: new URL('./handler.ts', import.meta.url).href, config } };

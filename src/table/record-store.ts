@@ -1,0 +1,229 @@
+// Incremental bridge from "records owned by X" to table entries. A source (inline records, a
+// Kubernetes Service or EndpointSlice) replaces the records it owns; only the names those
+// records touch are rebuilt, plus the empty non-terminals above them and the entries whose
+// additional section lists their addresses. Cost is proportional to the change, not the zone.
+import { QTYPE, RCODE, typeFromName } from '../dns/constants.ts';
+import { canonicalName, isSubdomain, labelsOf, nameToWire } from '../dns/name.ts';
+import { type RR, type VariantSpec, encodeEntry } from './entry.ts';
+import { QTYPE_DEFAULT } from './layout.ts';
+import type { TableWriter } from './writer.ts';
+
+const MAX_CNAME_CHAIN = 8;
+/** Types whose answer carries the target's addresses in the additional section. */
+const TARGET_OF: Record<string, (data: unknown) => string> = {
+  SRV: (d) => (d as { target: string }).target,
+  MX: (d) => (d as { exchange: string }).exchange,
+  NS: (d) => String(d),
+};
+
+/** Standard SOA for a zone we serve, in CoreDNS's form (ns.dns.<zone> hostmaster.<zone>). */
+export function defaultSoa(zone: string, ttl: number, serial: number): RR {
+  const z = canonicalName(zone);
+  const base = z === '.' ? '' : z;
+  return {
+    name: z, type: 'SOA', ttl,
+    data: { mname: `ns.dns.${base}`, rname: `hostmaster.${base}`, serial, refresh: 7200, retry: 1800, expire: 86400, minimum: ttl },
+  };
+}
+
+interface NameState {
+  /** owner -> records it contributes at this name. */
+  byOwner: Map<string, RR[]>;
+  /** Names with records strictly below this one (to keep it as an empty non-terminal). */
+  below: number;
+}
+
+export class RecordStore {
+  private readonly writer: TableWriter;
+  /** Zone apex -> its SOA (also the negative-answer SOA). */
+  private readonly zones: Map<string, RR>;
+  private readonly owners = new Map<string, RR[]>();
+  private readonly names = new Map<string, NameState>();
+  /** target name -> names whose answers embed its data (SRV/MX/NS targets, CNAMEs), counted. */
+  private readonly dependents = new Map<string, Map<string, number>>();
+  private readonly dirty = new Set<string>();
+
+  constructor(writer: TableWriter, zoneSoas: RR[]) {
+    this.writer = writer;
+    this.zones = new Map(zoneSoas.map((soa) => [canonicalName(soa.name), { ...soa, name: canonicalName(soa.name) }]));
+    for (const apex of this.zones.keys()) {
+      this.state(apex);
+      this.dirty.add(apex);
+    }
+  }
+
+  /** Replaces every record `owner` contributes. Records outside all zones are an error. */
+  set(owner: string, records: RR[]): void {
+    const next = records.map((rr) => ({ ...rr, name: canonicalName(rr.name), type: rr.type.toUpperCase() }));
+    for (const rr of next) {
+      if (!this.zoneOf(rr.name)) throw new Error(`${rr.name} is outside the zones ${[...this.zones.keys()].join(' ')}`);
+    }
+    this.remove(owner);
+    if (next.length === 0) return;
+    this.owners.set(owner, next);
+    const grouped = new Map<string, RR[]>();
+    for (const rr of next) {
+      let list = grouped.get(rr.name);
+      if (!list) grouped.set(rr.name, (list = []));
+      list.push(rr);
+    }
+    for (const [name, list] of grouped) {
+      const st = this.state(name);
+      const had = st.byOwner.size > 0;
+      st.byOwner.set(owner, list);
+      if (!had) this.adjustAncestors(name, +1);
+      this.touch(name);
+      for (const rr of list) this.depend(rr, +1);
+    }
+  }
+
+  remove(owner: string): void {
+    const old = this.owners.get(owner);
+    if (!old) return;
+    this.owners.delete(owner);
+    for (const rr of old) this.depend(rr, -1);
+    for (const name of new Set(old.map((rr) => rr.name))) {
+      const st = this.names.get(name)!;
+      st.byOwner.delete(owner);
+      if (st.byOwner.size === 0) this.adjustAncestors(name, -1);
+      this.touch(name);
+    }
+  }
+
+  /** Writes every pending change to the table in one batch (readers see all or nothing). */
+  flush(): number {
+    const count = this.dirty.size;
+    if (count === 0) return 0;
+    const names = [...this.dirty];
+    this.dirty.clear();
+    this.writer.batch(() => {
+      for (const name of names) {
+        const st = this.names.get(name);
+        const apex = this.zones.has(name);
+        if (!st || (st.byOwner.size === 0 && st.below === 0 && !apex)) {
+          this.names.delete(name);
+          this.writer.remove(nameToWire(name));
+          continue;
+        }
+        this.writer.put(this.encode(name));
+      }
+    });
+    return count;
+  }
+
+  /** Names currently holding records or standing as empty non-terminals (for stats). */
+  get size(): number {
+    return this.names.size;
+  }
+
+  private encode(name: string): Uint8Array {
+    const zone = this.zoneOf(name)!;
+    const soa = this.zones.get(zone)!;
+    const types = this.typesAt(name);
+    if (name === zone && !types.has('SOA')) types.set('SOA', [soa]);
+    const variants: VariantSpec[] = [];
+    const cname = types.get('CNAME');
+    if (cname) {
+      for (const qtype of ['A', 'AAAA', 'TXT', 'SRV', 'MX', 'PTR']) {
+        variants.push({ qtype: typeFromName(qtype)!, answer: this.chase(cname, qtype) });
+      }
+      variants.push({ qtype: QTYPE.CNAME, answer: cname });
+      variants.push({ qtype: QTYPE_DEFAULT, answer: cname });
+    } else {
+      for (const [type, set] of types) {
+        const target = TARGET_OF[type];
+        const additional = target ? dedupe(set.flatMap((rr) => this.addresses(target(rr.data)))) : [];
+        variants.push({ qtype: typeFromName(type)!, answer: set, additional });
+      }
+      variants.push({ qtype: QTYPE_DEFAULT, rcode: RCODE.NOERROR, authority: [soa] });
+    }
+    return encodeEntry(name, variants, name === zone ? soa : undefined);
+  }
+
+  private typesAt(name: string): Map<string, RR[]> {
+    const types = new Map<string, RR[]>();
+    for (const list of this.names.get(name)?.byOwner.values() ?? []) {
+      for (const rr of list) {
+        let set = types.get(rr.type);
+        if (!set) types.set(rr.type, (set = []));
+        set.push(rr);
+      }
+    }
+    for (const [t, set] of types) types.set(t, dedupe(set));
+    return types;
+  }
+
+  private chase(cname: RR[], qtype: string): RR[] {
+    const chain = [...cname];
+    let target = canonicalName(String(cname[0]!.data));
+    for (let hops = 0; hops < MAX_CNAME_CHAIN && this.zoneOf(target); hops++) {
+      const t = this.typesAt(target);
+      const next = t.get('CNAME');
+      if (next) {
+        chain.push(...next);
+        target = canonicalName(String(next[0]!.data));
+        continue;
+      }
+      return [...chain, ...(t.get(qtype) ?? [])];
+    }
+    return chain;
+  }
+
+  private addresses(target: string): RR[] {
+    const t = this.typesAt(canonicalName(target));
+    return [...(t.get('A') ?? []), ...(t.get('AAAA') ?? [])];
+  }
+
+  private state(name: string): NameState {
+    let st = this.names.get(name);
+    if (!st) this.names.set(name, (st = { byOwner: new Map(), below: 0 }));
+    return st;
+  }
+
+  /** Marks a name, and every answer that embeds its data, for rebuilding. */
+  private touch(name: string): void {
+    this.dirty.add(name);
+    for (const d of this.dependents.get(name)?.keys() ?? []) this.dirty.add(d);
+  }
+
+  private depend(rr: RR, delta: number): void {
+    const targetOf = TARGET_OF[rr.type] ?? (rr.type === 'CNAME' ? (d: unknown) => String(d) : null);
+    if (targetOf === null) return;
+    const target = canonicalName(targetOf(rr.data));
+    let counts = this.dependents.get(target);
+    if (!counts) this.dependents.set(target, (counts = new Map()));
+    const n = (counts.get(rr.name) ?? 0) + delta;
+    if (n > 0) counts.set(rr.name, n);
+    else counts.delete(rr.name);
+    if (counts.size === 0) this.dependents.delete(target);
+  }
+
+  /** A name gained (+1) or lost (-1) its records: its ancestors up to the apex count it. */
+  private adjustAncestors(name: string, delta: number): void {
+    const zone = this.zoneOf(name)!;
+    const labels = labelsOf(name);
+    const depth = labelsOf(zone).length;
+    for (let i = 1; i < labels.length - depth + 1; i++) {
+      const parent = i === labels.length ? '.' : labels.slice(i).join('.') + '.';
+      const st = this.state(parent);
+      st.below += delta;
+      this.dirty.add(parent);
+    }
+  }
+
+  private zoneOf(name: string): string | null {
+    let best: string | null = null;
+    for (const z of this.zones.keys()) if (isSubdomain(name, z) && (best === null || z.length > best.length)) best = z;
+    return best;
+  }
+}
+
+function dedupe(rrs: RR[]): RR[] {
+  const seen = new Set<string>();
+  return rrs.filter((rr) => {
+    const key = `${rr.name}/${rr.type}/${JSON.stringify(rr.data)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
