@@ -1,0 +1,92 @@
+// The trimmed cluster state the kubernetes plugin keeps: only the fields DNS needs, so the
+// primary stays small at 10,000 Services / 100,000 endpoints (full API objects are never kept).
+
+export interface ServicePort {
+  name: string;
+  port: number;
+  /** Lower-case: tcp, udp, sctp. */
+  protocol: string;
+}
+
+export interface ServiceInfo {
+  namespace: string;
+  name: string;
+  /** ClusterIP, NodePort, LoadBalancer (all answered by ClusterIP), ExternalName. */
+  type: string;
+  /** Every ClusterIP (dual-stack); empty with `headless`. */
+  clusterIPs: string[];
+  headless: boolean;
+  externalName: string;
+  ports: ServicePort[];
+  publishNotReadyAddresses: boolean;
+}
+
+export interface EndpointInfo {
+  addresses: string[];
+  /** EndpointSlice conditions.ready; an unset condition counts as ready (API semantics). */
+  ready: boolean;
+  hostname: string;
+  /** targetRef.name when it refers to a Pod (for `endpoint_pod_names`). */
+  podName: string;
+}
+
+export interface EndpointSliceInfo {
+  namespace: string;
+  name: string;
+  /** The kubernetes.io/service-name label. */
+  service: string;
+  addressType: string;
+  endpoints: EndpointInfo[];
+  ports: ServicePort[];
+}
+
+type Json = Record<string, unknown>;
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const arr = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
+const obj = (v: unknown): Json => (v !== null && typeof v === 'object' ? (v as Json) : {});
+
+function portsOf(list: unknown): ServicePort[] {
+  return arr(list).map((p) => ({ name: str(p.name), port: Number(p.port ?? 0), protocol: (str(p.protocol) || 'TCP').toLowerCase() }));
+}
+
+/** Keeps what DNS needs of a core/v1 Service. */
+export function trimService(o: Json): ServiceInfo {
+  const meta = obj(o.metadata);
+  const spec = obj(o.spec);
+  const ips = arr(spec.clusterIPs).map(String);
+  const clusterIP = str(spec.clusterIP);
+  const all = ips.length ? ips : clusterIP ? [clusterIP] : [];
+  const headless = clusterIP === 'None' || all.includes('None');
+  return {
+    namespace: str(meta.namespace),
+    name: str(meta.name),
+    type: str(spec.type) || 'ClusterIP',
+    clusterIPs: headless ? [] : all.filter((ip) => ip !== ''),
+    headless,
+    externalName: str(spec.externalName),
+    ports: portsOf(spec.ports),
+    publishNotReadyAddresses: spec.publishNotReadyAddresses === true,
+  };
+}
+
+/** Keeps what DNS needs of a discovery.k8s.io/v1 EndpointSlice. */
+export function trimEndpointSlice(o: Json): EndpointSliceInfo {
+  const meta = obj(o.metadata);
+  const labels = obj(meta.labels);
+  return {
+    namespace: str(meta.namespace),
+    name: str(meta.name),
+    service: str(labels['kubernetes.io/service-name']),
+    addressType: str(o.addressType),
+    endpoints: arr(o.endpoints).map((e) => {
+      const ref = obj(e.targetRef);
+      return {
+        addresses: arr(e.addresses).map(String),
+        ready: obj(e.conditions).ready !== false,
+        hostname: str(e.hostname),
+        podName: str(ref.kind) === 'Pod' ? str(ref.name) : '',
+      };
+    }),
+    ports: portsOf(o.ports),
+  };
+}

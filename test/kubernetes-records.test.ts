@@ -1,0 +1,69 @@
+// Kubernetes DNS spec 1.1.0 record rules, from trimmed API objects to records and then through
+// the record store and the worker's answer path.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { trimEndpointSlice, trimService } from '../src/plugins/kubernetes/model.ts';
+import { dashedAddress, reverseName, serviceRecords, type RecordOptions } from '../src/plugins/kubernetes/records.ts';
+
+const opts: RecordOptions = { zone: 'cluster.local.', ttl: 5, endpointPodNames: false, reverse: { v4: true, v6: true } };
+
+const svc = (spec: Record<string, unknown>, name = 'web', ns = 'demo') => trimService({ metadata: { name, namespace: ns }, spec });
+const slice = (endpoints: unknown[], ports: unknown[] = [{ name: 'http', port: 8080, protocol: 'TCP' }], service = 'web') =>
+  trimEndpointSlice({ metadata: { name: `${service}-abc`, namespace: 'demo', labels: { 'kubernetes.io/service-name': service } }, addressType: 'IPv4', endpoints, ports });
+const show = (rrs: ReturnType<typeof serviceRecords>) => rrs.map((r) => `${r.name} ${r.type} ${typeof r.data === 'string' ? r.data : JSON.stringify(r.data)}`).sort();
+
+test('addresses as hostnames and reverse names', () => {
+  assert.equal(dashedAddress('10.244.1.5'), '10-244-1-5');
+  assert.equal(dashedAddress('fd00::1'), 'fd00--1');
+  assert.equal(reverseName('10.96.0.10'), '10.0.96.10.in-addr.arpa.');
+  assert.equal(reverseName('fd00::1'), `1.${'0.'.repeat(29)}d.f.ip6.arpa.`);
+});
+
+test('ClusterIP, dual-stack: A and AAAA, SRV for named ports only, PTR for each ClusterIP', () => {
+  const s = svc({ type: 'ClusterIP', clusterIP: '10.96.1.20', clusterIPs: ['10.96.1.20', 'fd00:10:96::1:20'], ports: [{ name: 'http', port: 80, protocol: 'TCP' }, { port: 9090 }] });
+  assert.deepEqual(show(serviceRecords(s, [], opts)), [
+    '0.2.0.0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa. PTR web.demo.svc.cluster.local.',
+    '20.1.96.10.in-addr.arpa. PTR web.demo.svc.cluster.local.',
+    '_http._tcp.web.demo.svc.cluster.local. SRV {"priority":0,"weight":100,"port":80,"target":"web.demo.svc.cluster.local."}',
+    'web.demo.svc.cluster.local. A 10.96.1.20',
+    'web.demo.svc.cluster.local. AAAA fd00:10:96::1:20',
+  ]);
+});
+
+test('headless: ready endpoints only, hostnames, SRV per endpoint x port with shared weight, PTR to the hostname', () => {
+  const s = svc({ clusterIP: 'None', ports: [{ name: 'http', port: 80 }] });
+  const sl = slice([
+    { addresses: ['10.244.1.5'], conditions: { ready: true }, hostname: 'db-0' },
+    { addresses: ['10.244.2.7'] }, // no conditions: ready
+    { addresses: ['10.244.3.9'], conditions: { ready: false } },
+  ]);
+  assert.deepEqual(show(serviceRecords(s, [sl], opts)), [
+    '10-244-2-7.web.demo.svc.cluster.local. A 10.244.2.7',
+    '5.1.244.10.in-addr.arpa. PTR db-0.web.demo.svc.cluster.local.',
+    '7.2.244.10.in-addr.arpa. PTR 10-244-2-7.web.demo.svc.cluster.local.',
+    '_http._tcp.web.demo.svc.cluster.local. SRV {"priority":0,"weight":50,"port":8080,"target":"10-244-2-7.web.demo.svc.cluster.local."}',
+    '_http._tcp.web.demo.svc.cluster.local. SRV {"priority":0,"weight":50,"port":8080,"target":"db-0.web.demo.svc.cluster.local."}',
+    'db-0.web.demo.svc.cluster.local. A 10.244.1.5',
+    'web.demo.svc.cluster.local. A 10.244.1.5',
+    'web.demo.svc.cluster.local. A 10.244.2.7',
+  ]);
+  const all = serviceRecords(trimService({ metadata: { name: 'web', namespace: 'demo' }, spec: { clusterIP: 'None', publishNotReadyAddresses: true } }), [sl], opts);
+  assert.ok(all.some((r) => r.data === '10.244.3.9'), 'publishNotReadyAddresses keeps not-ready endpoints');
+});
+
+test('endpoint_pod_names uses the pod name when the endpoint has no hostname', () => {
+  const s = svc({ clusterIP: 'None' });
+  const sl = slice([{ addresses: ['10.244.1.5'], targetRef: { kind: 'Pod', name: 'web-7d9f' } }]);
+  assert.ok(show(serviceRecords(s, [sl], { ...opts, endpointPodNames: true })).includes('web-7d9f.web.demo.svc.cluster.local. A 10.244.1.5'));
+  assert.ok(show(serviceRecords(s, [sl], opts)).includes('10-244-1-5.web.demo.svc.cluster.local. A 10.244.1.5'));
+});
+
+test('ExternalName: a CNAME and nothing else', () => {
+  const s = svc({ type: 'ExternalName', externalName: 'db.example.org' });
+  assert.deepEqual(show(serviceRecords(s, [], opts)), ['web.demo.svc.cluster.local. CNAME db.example.org.']);
+});
+
+test('reverse zones not served get no PTR', () => {
+  const s = svc({ clusterIP: '10.96.1.20' });
+  assert.equal(serviceRecords(s, [], { ...opts, reverse: { v4: false, v6: false } }).filter((r) => r.type === 'PTR').length, 0);
+});
