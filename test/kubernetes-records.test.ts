@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { trimEndpointSlice, trimService } from '../src/plugins/kubernetes/model.ts';
-import { dashedAddress, reverseName, serviceRecords, type RecordOptions } from '../src/plugins/kubernetes/records.ts';
+import { dashedAddress, serviceRecords, type RecordOptions } from '../src/plugins/kubernetes/records.ts';
+import { reverseName } from '../src/dns/ip.ts';
 
 const opts: RecordOptions = { zone: 'cluster.local.', ttl: 5, endpointPodNames: false, reverse: { v4: true, v6: true } };
 

@@ -113,6 +113,10 @@ describe('default listeners (no bind)', () => {
       const { udpRaw, encodeQuery } = await import('./helpers/dns-client.ts');
       const v6 = await udpRaw(s.port, encodeQuery('dual.test', { id: 4343 }), 1000, '::1').catch(() => null);
       if (v6 !== null) {
+        const { decodeReply } = await import('./helpers/decode.ts');
+        const who = decodeReply(v6).additionals[0]!;
+        assert.equal(who.type, 'AAAA');
+        assert.equal(who.data, '::1');
         await s.waitFor('- 4343 "', 5000);
         assert.match(s.stdout(), /^\[INFO\] \[::1\]:\d+ - 4343 "/m);
       }

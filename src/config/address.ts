@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { type Token, errorAt } from '../corefile/index.ts';
 import { canonicalName } from '../dns/name.ts';
+import { ipv6Nibbles } from '../dns/ip.ts';
 
 export interface ServerAddress {
   transport: 'dns';
@@ -59,7 +60,7 @@ function reverseZones(t: Token, cidr: string): string[] {
     for (let v = start; v < start + (1 << (8 - extra)); v++) out.push(canonicalName([...base, v].reverse().join('.') + '.in-addr.arpa'));
     return out;
   }
-  const nibbles = expandV6(ip);
+  const nibbles = ipv6Nibbles(ip);
   const whole = Math.floor(bits / 4);
   const extra = bits % 4;
   const base = nibbles.slice(0, whole);
@@ -69,12 +70,4 @@ function reverseZones(t: Token, cidr: string): string[] {
   const out: string[] = [];
   for (let v = start; v < start + (1 << (4 - extra)); v++) out.push(make([...base, v.toString(16)]));
   return out;
-}
-
-function expandV6(ip: string): string[] {
-  const [head, tail] = ip.includes('::') ? (ip.split('::') as [string, string]) : [ip, ''];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = ip.includes('::') ? [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
-  return groups.flatMap((g) => g.padStart(4, '0').split(''));
 }

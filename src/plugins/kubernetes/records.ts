@@ -3,6 +3,7 @@
 // model, so a change to one Service or slice recomputes only that Service's records.
 import { isIP } from 'node:net';
 import type { RR } from '../../table/entry.ts';
+import { reverseName } from '../../dns/ip.ts';
 import type { EndpointSliceInfo, ServiceInfo } from './model.ts';
 
 export interface RecordOptions {
@@ -16,17 +17,6 @@ export interface RecordOptions {
 /** `10.244.1.5` -> `10-244-1-5`, `fd00::1` -> `fd00--1` (the spec's hostname for an address). */
 export function dashedAddress(ip: string): string {
   return isIP(ip) === 6 ? ip.replaceAll(':', '-') : ip.replaceAll('.', '-');
-}
-
-/** in-addr.arpa / ip6.arpa name of an address (RFC 1035 3.5, RFC 3596 2.5). */
-export function reverseName(ip: string): string {
-  if (isIP(ip) === 4) return `${ip.split('.').reverse().join('.')}.in-addr.arpa.`;
-  const [head, tail] = ip.includes('::') ? (ip.split('::') as [string, string]) : [ip, ''];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = ip.includes('::') ? [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
-  const nibbles = groups.flatMap((g) => g.padStart(4, '0').toLowerCase().split(''));
-  return `${nibbles.reverse().join('.')}.ip6.arpa.`;
 }
 
 function address(name: string, ip: string, ttl: number): RR {

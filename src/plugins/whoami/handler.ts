@@ -3,6 +3,7 @@
 // port is the client's source port (target the root), as CoreDNS's whoami does.
 import { isIPv4 } from 'node:net';
 import { FLAG_AA, QTYPE, RCODE } from '../../dns/constants.ts';
+import { ipv6Groups } from '../../dns/ip.ts';
 import type { Handler } from '../../plugin/types.ts';
 
 export default function create(): Handler {
@@ -52,17 +53,10 @@ function writeV4(ip: string, out: Uint8Array): number {
 }
 
 function writeV6(ip: string, out: Uint8Array): number {
-  const zone = ip.indexOf('%');
-  const text = zone >= 0 ? ip.slice(0, zone) : ip;
-  const [head, tail] = text.includes('::') ? text.split('::') as [string, string] : [text, null];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === null ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  out.fill(0);
+  const groups = ipv6Groups(ip);
   for (let g = 0; g < 8; g++) {
-    const v = parseInt(groups[g] ?? '0', 16) || 0;
-    out[g * 2] = v >> 8;
-    out[g * 2 + 1] = v & 0xff;
+    out[g * 2] = groups[g]! >> 8;
+    out[g * 2 + 1] = groups[g]! & 0xff;
   }
   return 16;
 }
