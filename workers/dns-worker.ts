@@ -39,7 +39,7 @@ export default async function serve(task: WorkerTask): Promise<{ index: number; 
   for (const [id, sab] of Object.entries(config.tables)) readers.set(id, new TableReader(sab, pollSwap));
   port.on('message', (m: ToWorker) => onControl(m, false));
 
-  const rt = await WorkerRuntime.create(config, { workerIndex: index, log: (line) => logs.write(line) }, (id) => {
+  const rt = await WorkerRuntime.create(config, { log: (line) => logs.write(line) }, (id) => {
     const reader = readers.get(id);
     if (!reader) throw new Error(`no record table ${id}`);
     return reader;

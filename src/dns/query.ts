@@ -55,19 +55,6 @@ export class Query {
     }
     return s;
   }
-
-  /** The question name exactly as the client wrote it (case kept); allocates. */
-  nameAsSent(): string {
-    if (this.nameLen <= 1) return '.';
-    let s = '';
-    let i = HEADER_SIZE;
-    while (this.msg[i]! !== 0) {
-      const l = this.msg[i]!;
-      s += Buffer.from(this.msg.subarray(i + 1, i + 1 + l)).toString('latin1') + '.';
-      i += 1 + l;
-    }
-    return s;
-  }
 }
 
 /**

@@ -56,11 +56,6 @@ export class ResponseWriter {
     this.ar += ar;
   }
 
-  /** Room left before `limit` bytes of message (prefix excluded). */
-  room(limit: number): number {
-    return limit - (this.end - TCP_PREFIX);
-  }
-
   /** Writes a 16-bit value at the current end (used for dynamic compression pointers). */
   appendU16(v: number): void {
     this.buf[this.end] = v >> 8;

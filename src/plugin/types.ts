@@ -61,13 +61,8 @@ export interface RequestState {
   start: number;
   /** Error text from the plugin that failed the query (shown by `errors`). */
   error: string | null;
-  errorPlugin: string;
-  /** Name of the plugin that wrote the response. */
-  answeredBy: string;
   /** Length of the response message sent (0 when nothing was sent). */
   responseLen: number;
-  /** Server block key that handled the query. */
-  server: string;
 }
 
 export interface Handler {
@@ -80,7 +75,6 @@ export interface Handler {
 
 /** What a worker gives handler factories. */
 export interface WorkerEnv {
-  workerIndex: number;
   /** Writes a log line (batched to the primary's stdout). */
   log(line: string): void;
   /** The reader for a table created by setup (kept current when the primary swaps buffers). */

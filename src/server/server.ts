@@ -36,8 +36,6 @@ export class DnsServer {
   private readonly slots: WorkerSlot[] = [];
   private stopping = false;
   private readonly tasks = new Set<Promise<unknown>>();
-  /** Workers that died and were replaced (coredns_panics_total, later). */
-  deaths = 0;
 
   constructor(plan: Plan, opts: ServerOptions) {
     this.plan = plan;
@@ -147,7 +145,6 @@ export class DnsServer {
     if (this.stopping || (!wasAlive && slot.restarts === 0)) return;
     if (wasAlive) {
       // A worker that was serving died: count it, say so, and put a new one in its place.
-      this.deaths++;
       this.opts.err(`[ERROR] worker ${slot.index} died: ${err?.message ?? 'exited'}; starting a replacement\n`);
     } else {
       this.opts.err(`[ERROR] replacement for worker ${slot.index} failed to start: ${err?.message ?? 'exited'}; trying again\n`);

@@ -2,7 +2,7 @@
 // they read the slot under a seqlock (retrying while the primary is mid-batch) and return the
 // offset of an immutable entry whose bytes can be copied into the response afterwards.
 import {
-  ENTRY_HEAD, H_ARENA_START, H_MAGIC, H_MOVED, H_READY, H_SEQ, H_SLOTS, MAGIC, QTYPE_DEFAULT,
+  ENTRY_HEAD, H_MAGIC, H_MOVED, H_READY, H_SEQ, H_SLOTS, MAGIC, QTYPE_DEFAULT,
   SLOT_BASE, SLOT_INTS, VARIANT_BYTES, align4,
 } from './layout.ts';
 import type { Query } from '../dns/query.ts';
@@ -94,10 +94,6 @@ export class TableReader {
   exactVariant(entry: number, qtype: number): number {
     const v = this.variant(entry, qtype);
     return v >= 0 && (this.u8[v]! | (this.u8[v + 1]! << 8)) === qtype ? v : -1;
-  }
-
-  arenaStart(): number {
-    return this.i32[H_ARENA_START]!;
   }
 }
 

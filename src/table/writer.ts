@@ -88,11 +88,6 @@ export class TableWriter {
     });
   }
 
-  has(nameWire: Uint8Array): boolean {
-    const p = this.names.get(Buffer.from(nameWire).toString('latin1'));
-    return p !== undefined && p.offset > 0;
-  }
-
   /** Marks the table as holding a complete view of its source (before that: SERVFAIL). */
   setReady(ready: boolean): void {
     Atomics.store(this.i32, H_READY, ready ? 1 : 0);

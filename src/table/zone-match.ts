@@ -10,8 +10,9 @@ export class ZoneMatcher {
   readonly hash: number[];
 
   constructor(zones: string[]) {
-    this.names = [...zones].sort((a, b) => nameToWire(b).length - nameToWire(a).length);
-    this.wire = this.names.map((z) => nameToWire(z));
+    const byLength = zones.map((z) => ({ z, wire: nameToWire(z) })).sort((a, b) => b.wire.length - a.wire.length);
+    this.names = byLength.map((e) => e.z);
+    this.wire = byLength.map((e) => e.wire);
     this.hash = this.wire.map((w) => hashName(w, 0, w.length));
   }
 

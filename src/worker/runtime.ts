@@ -15,13 +15,9 @@ interface ChainLink {
 }
 
 export class ServerRuntime {
-  readonly key: string;
   readonly chain: ChainLink[] = [];
   readonly observers: Array<NonNullable<Handler['observe']>> = [];
   readonly handlers: Handler[] = [];
-  constructor(key: string) {
-    this.key = key;
-  }
 }
 
 /** Routing for one listening address: every zone of its server blocks, longest first. */
@@ -48,7 +44,7 @@ export class WorkerRuntime {
   readonly q = new Query();
   /** Replaced (never reused) when a UDP send had to be queued and still holds the old buffer. */
   w = new ResponseWriter();
-  readonly r: RequestState = { start: 0, error: null, errorPlugin: '', answeredBy: '', responseLen: 0, server: '' };
+  readonly r: RequestState = { start: 0, error: null, responseLen: 0 };
   readonly servers: ServerRuntime[] = [];
   private readonly testHooks: boolean;
   private lastServer: ServerRuntime | null = null;
@@ -60,7 +56,7 @@ export class WorkerRuntime {
   static async create(config: WorkerConfig, envBase: Omit<WorkerEnv, 'server' | 'table'>, tables: (id: string) => TableReader): Promise<WorkerRuntime> {
     const rt = new WorkerRuntime(config.testHooks);
     for (const s of config.servers) {
-      const server = new ServerRuntime(s.key);
+      const server = new ServerRuntime();
       const env: WorkerEnv = { ...envBase, table: tables, server: { zones: s.zones, port: s.port, key: s.key } };
       for (const p of s.plugins) {
         const mod = (await import(p.module)) as { default: HandlerFactory };
@@ -103,7 +99,6 @@ export class WorkerRuntime {
       return w.finish(q);
     }
     this.lastServer = server;
-    r.server = server.key;
     if (this.testHooks && q.qclass === QCLASS.CH && q.qtype === QTYPE.TXT && q.nameText() === CRASH_NAME) {
       setImmediate(() => {
         throw new Error('test hook: worker crash requested');
@@ -115,11 +110,9 @@ export class WorkerRuntime {
       const link = chain[i]!;
       try {
         rcode = link.serve(q, w, r);
-        if (rcode !== NEXT) r.answeredBy = link.name;
       } catch (err) {
         // A plugin bug fails this query, not the worker.
         r.error = `plugin/${link.name}: ${(err as Error).message}`;
-        r.errorPlugin = link.name;
         w.start(q, RCODE.SERVFAIL, 0);
         rcode = RCODE.SERVFAIL;
       }
