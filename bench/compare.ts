@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freeUdpPort, readQueryFile, waitForDns } from './dnsutil.ts';
+import { freePort, readQueryFile, waitForDns } from './dnsutil.ts';
 import type { QuerySpec } from './dnsutil.ts';
 import { mergeHistograms, runLoad, summarize } from './loadgen.ts';
 import type { LatencySummaryMs, LoadResult } from './loadgen.ts';
@@ -232,7 +232,7 @@ export async function compare(opts: CompareOptions = {}): Promise<CompareReport>
       const order = [...cfg.targets.slice(k), ...cfg.targets.slice(0, k)];
       for (const name of order) {
         if (failed.has(name)) continue;
-        const port = await freeUdpPort();
+        const port = await freePort();
         const def = targetDef(name, port, cfg.workers, cfg.kdnsCmd ?? undefined);
         commands.set(name, describe(def).replaceAll(String(port), '{port}'));
         log(`round ${round}/${cfg.rounds}  ${name}: ${describe(def)}`);

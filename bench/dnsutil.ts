@@ -140,16 +140,27 @@ export async function waitForDns(
   return answered;
 }
 
-/** A UDP port on 127.0.0.1 that was free a moment ago (racy, good enough for benches/tests). */
-export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
-  const s = dgram.createSocket(net.isIP(host) === 6 ? 'udp6' : 'udp4');
-  await new Promise<void>((res, rej) => {
-    s.once('error', rej);
-    s.bind(0, host, () => res());
-  });
-  const port = s.address().port;
-  await new Promise<void>((res) => s.close(() => res()));
-  return port;
+/**
+ * A port free for both UDP and TCP on `host` a moment ago (racy, good enough for benches and
+ * tests). Both, because kdns binds UDP and TCP on every port it serves.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = net.createServer();
+      srv.once('error', reject);
+      srv.listen(0, host, () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const s = dgram.createSocket(net.isIP(host) === 6 ? 'udp6' : 'udp4');
+      s.once('error', () => resolve(false));
+      s.bind(port, host, () => s.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
 }
 
 let clkTck = 0;
