@@ -6,7 +6,7 @@ import { trimEndpointSlice, trimService } from '../src/plugins/kubernetes/model.
 import { dashedAddress, serviceRecords, type RecordOptions } from '../src/plugins/kubernetes/records.ts';
 import { reverseName } from '../src/dns/ip.ts';
 
-const opts: RecordOptions = { zone: 'cluster.local.', ttl: 5, endpointPodNames: false, reverse: { v4: true, v6: true } };
+const opts: RecordOptions = { zone: 'cluster.local.', ttl: 5, endpointPodNames: false, inReverseZone: () => true };
 
 const svc = (spec: Record<string, unknown>, name = 'web', ns = 'demo') => trimService({ metadata: { name, namespace: ns }, spec });
 const slice = (endpoints: unknown[], ports: unknown[] = [{ name: 'http', port: 8080, protocol: 'TCP' }], service = 'web') =>
@@ -28,6 +28,9 @@ test('ClusterIP, dual-stack: A and AAAA, SRV for named ports only, PTR for each 
     '_http._tcp.web.demo.svc.cluster.local. SRV {"priority":0,"weight":100,"port":80,"target":"web.demo.svc.cluster.local."}',
     'web.demo.svc.cluster.local. A 10.96.1.20',
     'web.demo.svc.cluster.local. AAAA fd00:10:96::1:20',
+    // CoreDNS answers SRV at the bare service name with every port, unnamed ones too.
+    'web.demo.svc.cluster.local. SRV {"priority":0,"weight":50,"port":80,"target":"web.demo.svc.cluster.local."}',
+    'web.demo.svc.cluster.local. SRV {"priority":0,"weight":50,"port":9090,"target":"web.demo.svc.cluster.local."}',
   ]);
 });
 
@@ -47,6 +50,8 @@ test('headless: ready endpoints only, hostnames, SRV per endpoint x port with sh
     'db-0.web.demo.svc.cluster.local. A 10.244.1.5',
     'web.demo.svc.cluster.local. A 10.244.1.5',
     'web.demo.svc.cluster.local. A 10.244.2.7',
+    'web.demo.svc.cluster.local. SRV {"priority":0,"weight":50,"port":8080,"target":"10-244-2-7.web.demo.svc.cluster.local."}',
+    'web.demo.svc.cluster.local. SRV {"priority":0,"weight":50,"port":8080,"target":"db-0.web.demo.svc.cluster.local."}',
   ]);
   const all = serviceRecords(trimService({ metadata: { name: 'web', namespace: 'demo' }, spec: { clusterIP: 'None', publishNotReadyAddresses: true } }), [sl], opts);
   assert.ok(all.some((r) => r.data === '10.244.3.9'), 'publishNotReadyAddresses keeps not-ready endpoints');
@@ -66,5 +71,42 @@ test('ExternalName: a CNAME and nothing else', () => {
 
 test('reverse zones not served get no PTR', () => {
   const s = svc({ clusterIP: '10.96.1.20' });
-  assert.equal(serviceRecords(s, [], { ...opts, reverse: { v4: false, v6: false } }).filter((r) => r.type === 'PTR').length, 0);
+  assert.equal(serviceRecords(s, [], { ...opts, inReverseZone: () => false }).filter((r) => r.type === 'PTR').length, 0);
+});
+
+test('ClusterIP services also name their ready endpoints, with PTRs to those names', () => {
+  const s = svc({ clusterIP: '10.96.1.20', ports: [{ name: 'http', port: 80 }] });
+  const sl = slice([{ addresses: ['10.244.1.5'], hostname: 'a' }, { addresses: ['10.244.2.7'], conditions: { ready: false } }]);
+  const rrs = show(serviceRecords(s, [sl], opts));
+  assert.ok(rrs.includes('a.web.demo.svc.cluster.local. A 10.244.1.5'));
+  assert.ok(rrs.includes('5.1.244.10.in-addr.arpa. PTR a.web.demo.svc.cluster.local.'));
+  assert.ok(!rrs.some((r) => r.includes('10.244.2.7') || r.includes('10-244-2-7')), 'not-ready endpoints get nothing');
+  assert.deepEqual(rrs.filter((r) => r.startsWith('web.demo.svc.cluster.local. A')), ['web.demo.svc.cluster.local. A 10.96.1.20'], 'the service name stays the ClusterIP');
+});
+
+test('SRV weights: floor(100 / n), never below 1; the same target and port once', () => {
+  const s = svc({ clusterIP: 'None' });
+  const eps = Array.from({ length: 150 }, (_, i) => ({ addresses: [`10.244.${i >> 8}.${i & 255}`] }));
+  const rrs = serviceRecords(s, [slice(eps), slice(eps.slice(0, 3))], opts).filter((r) => r.name.startsWith('_http'));
+  assert.equal(rrs.length, 150, 'an address in two slices is one SRV record');
+  assert.ok(rrs.every((r) => (r.data as { weight: number }).weight === 1));
+  const three = serviceRecords(s, [slice(eps.slice(0, 3))], opts).filter((r) => r.name.startsWith('_http'));
+  assert.deepEqual(three.map((r) => (r.data as { weight: number }).weight), [33, 33, 33]);
+});
+
+test('endpoint names: hostname first, pod names only when they fit in a label, IPv6 never ends in a dash', () => {
+  const s = svc({ clusterIP: 'None' });
+  const long = 'p'.repeat(64);
+  const sl = slice([
+    { addresses: ['10.244.1.5'], hostname: 'h', targetRef: { kind: 'Pod', name: 'pod-a' } },
+    { addresses: ['10.244.1.6'], targetRef: { kind: 'Pod', name: long } },
+  ]);
+  const rrs = show(serviceRecords(s, [sl], { ...opts, endpointPodNames: true }));
+  assert.ok(rrs.includes('h.web.demo.svc.cluster.local. A 10.244.1.5'));
+  assert.ok(rrs.includes('10-244-1-6.web.demo.svc.cluster.local. A 10.244.1.6'));
+  assert.equal(dashedAddress('fd00::'), 'fd00--0');
+});
+
+test('ExternalName pointing at an IP address makes no record', () => {
+  assert.deepEqual(serviceRecords(svc({ type: 'ExternalName', externalName: '10.1.2.3' }), [], opts), []);
 });

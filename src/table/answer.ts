@@ -22,18 +22,15 @@ export const RFC8482_HINFO = new Uint8Array([
  * returns its rcode. Unknown names get NXDOMAIN with the zone's SOA in authority (RFC 2308).
  */
 export function answerFromTable(table: TableReader, zones: ZoneMatcher, zone: number, q: Query, w: ResponseWriter): number {
-  const entry = table.find(q);
+  return answerEntry(table, zones, zone, q, w, table.find(q));
+}
+
+/** As answerFromTable, for a caller that has already looked the name up (`entry`, 0 = none). */
+export function answerEntry(table: TableReader, zones: ZoneMatcher, zone: number, q: Query, w: ResponseWriter, entry: number): number {
   const u8 = table.u8;
   if (entry === 0) {
     w.start(q, RCODE.NXDOMAIN, FLAG_AA);
-    const apex = table.findName(zones.wire[zone]!, zones.wire[zone]!.length, zones.hash[zone]!);
-    const v = apex === 0 ? -1 : table.exactVariant(apex, QTYPE_ZONE_NEGATIVE);
-    if (v >= 0) {
-      // The apex is a suffix of the question name: point at it (RFC 1035 4.1.4).
-      w.appendU16(0xc000 | (HEADER_SIZE + q.nameLen - zones.wire[zone]!.length));
-      const data = variantData(u8, v, apex);
-      w.appendRecords(u8, data, data + variantLen(u8, v), 0, 1, 0);
-    }
+    appendZoneSoa(table, zones, zone, q, w);
     return RCODE.NXDOMAIN;
   }
   if (q.qtype === QTYPE.ANY) {
@@ -51,4 +48,20 @@ export function answerFromTable(table: TableReader, zones: ZoneMatcher, zone: nu
   const data = variantData(u8, v, entry);
   w.appendRecords(u8, data, data + variantLen(u8, v), variantAn(u8, v), variantNs(u8, v), variantAr(u8, v));
   return rcode;
+}
+
+/**
+ * Appends the zone's SOA to the authority section of a response already started (negative
+ * answers, RFC 2308 3). The apex is a suffix of the question name, so its owner is written as a
+ * pointer into the question (RFC 1035 4.1.4).
+ */
+export function appendZoneSoa(table: TableReader, zones: ZoneMatcher, zone: number, q: Query, w: ResponseWriter): void {
+  const u8 = table.u8;
+  const apexWire = zones.wire[zone]!;
+  const apex = table.findName(apexWire, apexWire.length, zones.hash[zone]!);
+  const v = apex === 0 ? -1 : table.exactVariant(apex, QTYPE_ZONE_NEGATIVE);
+  if (v < 0) return;
+  w.appendU16(0xc000 | (HEADER_SIZE + q.nameLen - apexWire.length));
+  const data = variantData(u8, v, apex);
+  w.appendRecords(u8, data, data + variantLen(u8, v), 0, 1, 0);
 }

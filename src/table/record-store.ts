@@ -37,7 +37,8 @@ export class RecordStore {
   private readonly writer: TableWriter;
   /** Zone apex -> its SOA (also the negative-answer SOA). */
   private readonly zones: Map<string, RR>;
-  private readonly owners = new Map<string, RR[]>();
+  /** owner -> what it contributes: records, and names it keeps in existence without records. */
+  private readonly owners = new Map<string, { records: RR[]; names: string[] }>();
   private readonly names = new Map<string, NameState>();
   /** target name -> names whose answers embed its data (SRV/MX/NS targets, CNAMEs), counted. */
   private readonly dependents = new Map<string, Map<string, number>>();
@@ -52,16 +53,21 @@ export class RecordStore {
     }
   }
 
-  /** Replaces every record `owner` contributes. Records outside all zones are an error. */
-  set(owner: string, records: RR[]): void {
+  /**
+   * Replaces every record `owner` contributes. `names` are names the owner keeps in existence
+   * without records of their own (a namespace's `<ns>.svc.<zone>`): they answer NODATA, not
+   * NXDOMAIN (RFC 8020). Names outside all zones are an error.
+   */
+  set(owner: string, records: RR[], names: string[] = []): void {
     const next = records.map((rr) => ({ ...rr, name: canonicalName(rr.name), type: rr.type.toUpperCase() }));
-    for (const rr of next) {
-      if (!this.zoneOf(rr.name)) throw new Error(`${rr.name} is outside the zones ${[...this.zones.keys()].join(' ')}`);
+    const bare = names.map(canonicalName);
+    for (const name of [...next.map((rr) => rr.name), ...bare]) {
+      if (!this.zoneOf(name)) throw new Error(`${name} is outside the zones ${[...this.zones.keys()].join(' ')}`);
     }
     this.remove(owner);
-    if (next.length === 0) return;
-    this.owners.set(owner, next);
-    const grouped = new Map<string, RR[]>();
+    if (next.length === 0 && bare.length === 0) return;
+    this.owners.set(owner, { records: next, names: bare });
+    const grouped = new Map<string, RR[]>(bare.map((n) => [n, []]));
     for (const rr of next) {
       let list = grouped.get(rr.name);
       if (!list) grouped.set(rr.name, (list = []));
@@ -81,13 +87,23 @@ export class RecordStore {
     const old = this.owners.get(owner);
     if (!old) return;
     this.owners.delete(owner);
-    for (const rr of old) this.depend(rr, -1);
-    for (const name of new Set(old.map((rr) => rr.name))) {
+    for (const rr of old.records) this.depend(rr, -1);
+    for (const name of new Set([...old.records.map((rr) => rr.name), ...old.names])) {
       const st = this.names.get(name)!;
       st.byOwner.delete(owner);
       if (st.byOwner.size === 0) this.adjustAncestors(name, -1);
       this.touch(name);
     }
+  }
+
+  /** Has `owner` contributed anything? */
+  has(owner: string): boolean {
+    return this.owners.has(owner);
+  }
+
+  /** Owners currently contributing. */
+  get ownerCount(): number {
+    return this.owners.size;
   }
 
   /** Writes every pending change to the table in one batch (readers see all or nothing). */

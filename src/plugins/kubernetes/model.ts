@@ -90,3 +90,40 @@ export function trimEndpointSlice(o: Json): EndpointSliceInfo {
     ports: portsOf(o.ports),
   };
 }
+
+export interface NamespaceInfo {
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface PodInfo {
+  namespace: string;
+  name: string;
+  /** status.podIPs (or status.podIP): the addresses `pods verified` answers for. */
+  ips: string[];
+}
+
+function labelsOf(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(obj(v))) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+
+/** Keeps what DNS needs of a core/v1 Namespace (its name, and labels for `namespace_labels`). */
+export function trimNamespace(o: Json): NamespaceInfo {
+  const meta = obj(o.metadata);
+  return { name: str(meta.name), labels: labelsOf(meta.labels) };
+}
+
+/** Pods that have finished or whose state is unknown are not answered for (as CoreDNS). */
+const GONE_PHASES = new Set(['Succeeded', 'Failed', 'Unknown']);
+
+/** Keeps what DNS needs of a core/v1 Pod (no addresses once it has finished). */
+export function trimPod(o: Json): PodInfo {
+  const meta = obj(o.metadata);
+  const status = obj(o.status);
+  if (GONE_PHASES.has(str(status.phase))) return { namespace: str(meta.namespace), name: str(meta.name), ips: [] };
+  const listed = arr(status.podIPs).map((p) => str(p.ip)).filter((ip) => ip !== '');
+  const single = str(status.podIP);
+  return { namespace: str(meta.namespace), name: str(meta.name), ips: listed.length ? listed : single ? [single] : [] };
+}

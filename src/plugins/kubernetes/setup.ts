@@ -1,0 +1,301 @@
+// kubernetes [ZONES...] { endpoint URL; tls CERT KEY CACERT; kubeconfig FILE [CONTEXT];
+//   manifests PATH; namespaces NS...; labels EXPR; namespace_labels EXPR;
+//   pods disabled|insecure|verified; endpoint_pod_names; ttl N; noendpoints;
+//   fallthrough [ZONES...]; ignore empty_service; startup_timeout DUR }
+import { accessSync, constants, existsSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { resolve } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Directive, Token } from '../../corefile/index.ts';
+import { canonicalName, isSubdomain } from '../../dns/name.ts';
+import { eachOption, fail, noBlock, parseDuration, parseIntArg, zonesArg } from '../../plugin/args.ts';
+import type { PluginDefinition, PluginInstance } from '../../plugin/types.ts';
+import { RecordStore, defaultSoa } from '../../table/record-store.ts';
+import { ApiSource } from './api-source.ts';
+import { ClusterState, type PodMode } from './cluster-state.ts';
+import { LabelSelectorError, type LabelSelector, parseLabelSelector } from './label-selector.ts';
+import { ManifestError, ManifestSource, loadManifests } from './manifests.ts';
+
+/** What each worker's handler gets. */
+export interface KubernetesConfig {
+  tableId: string;
+  /** Every zone of the plugin, forward and reverse. */
+  zones: string[];
+  /** null: no fallthrough; []: every zone; else these zones. */
+  fallthrough: string[] | null;
+  pods: PodMode;
+  /** Forward zones (where `<ip>.<ns>.pod.<zone>` names live). */
+  podZones: string[];
+  ttl: number;
+}
+
+const DEFAULT_TTL = 5;
+const DEFAULT_STARTUP_TIMEOUT_MS = 5000;
+const BATCH_MS = 5;
+const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+interface Options {
+  endpoint: string | null;
+  tls: { cert: string; key: string; ca: string } | null;
+  kubeconfig: { file: string; context: string | null; at: Token } | null;
+  manifests: { path: string; at: Token } | null;
+  namespaces: string[];
+  labels: LabelSelector | null;
+  namespaceLabels: LabelSelector | null;
+  pods: PodMode;
+  endpointPodNames: boolean;
+  ttl: number;
+  noEndpoints: boolean;
+  fallthrough: string[] | null;
+  ignoreEmptyService: boolean;
+  startupTimeoutMs: number;
+}
+
+const isReverse = (z: string): boolean => isSubdomain(z, 'in-addr.arpa.') || isSubdomain(z, 'ip6.arpa.');
+
+export const kubernetes: PluginDefinition = {
+  name: 'kubernetes',
+  summary: 'Services, endpoints and pods of a Kubernetes cluster (API watch or manifest files), DNS spec 1.1.0',
+  setup(ctx): PluginInstance {
+    const d = ctx.directive;
+    const zones = zonesArg(d.args, ctx.block.zones);
+    const forward = zones.filter((z) => !isReverse(z));
+    const reverse = zones.filter(isReverse);
+    if (forward.length === 0) fail(d.args[0] ?? d.name, 'kubernetes needs a zone that is not a reverse zone', 'e.g. kubernetes cluster.local in-addr.arpa ip6.arpa');
+    const o = readOptions(d);
+    if (o.manifests && (o.endpoint || o.kubeconfig)) fail(o.manifests.at, 'manifests cannot be combined with endpoint or kubeconfig', 'use one source of cluster state');
+
+    let kubeconfig: KubeConfig | null = null;
+    if (!o.manifests) kubeconfig = buildKubeConfig(d, o);
+    else {
+      try {
+        loadManifests(o.manifests.path); // fail now, with the file and line, not after start-up
+      } catch (err) {
+        if (err instanceof ManifestError) fail(o.manifests.at, `${err.file}${err.line ? `:${err.line}` : ''}: ${err.message}`);
+        throw err;
+      }
+    }
+
+    const { id, writer } = ctx.createTable();
+    const serial = Math.floor(Date.now() / 1000);
+    // The SOA's own TTL is capped at 300 s; its minimum field (the negative TTL) is `ttl`.
+    const store = new RecordStore(writer, zones.map((z) => ({ ...defaultSoa(z, o.ttl, serial), ttl: Math.min(o.ttl, 300) })));
+    const log = (line: string): void => void process.stdout.write(`${line}\n`);
+    const state = new ClusterState(store, {
+      zones: forward,
+      reverseZones: reverse,
+      ttl: o.ttl,
+      endpointPodNames: o.endpointPodNames,
+      pods: o.pods,
+      namespaces: o.namespaces,
+      namespaceLabels: o.namespaceLabels,
+      ignoreEmptyService: o.ignoreEmptyService,
+      localAddresses: localAddresses(),
+      batchMs: BATCH_MS,
+    }, () => {
+      writer.setReady(true);
+      const c = state.counts;
+      const t = writer.stats();
+      log(`[INFO] plugin/kubernetes: serving ${c.services} services, ${c.slices} endpointslices, ${c.namespaces} namespaces, ${c.pods} pods; table ${t.names} names, ${t.bytes} bytes`);
+    });
+
+    let source: { stop(): Promise<void> | void } | null = null;
+    const config: KubernetesConfig = { tableId: id, zones, fallthrough: o.fallthrough, pods: o.pods, podZones: forward, ttl: o.ttl };
+    return {
+      worker: { module: new URL('./handler.ts', import.meta.url).href, config },
+      primary: {
+        async start() {
+          if (o.manifests) {
+            const m = new ManifestSource(o.manifests.path, state, { labels: o.labels ?? undefined, log });
+            source = m;
+            m.start();
+            return;
+          }
+          const api = new ApiSource({
+            kubeconfig: kubeconfig!,
+            serviceLabels: o.labels?.text ?? null,
+            watchSlices: !o.noEndpoints,
+            watchPods: o.pods === 'verified',
+            log,
+          }, state);
+          source = api;
+          api.start();
+          // As CoreDNS: start serving once synced, or after startup_timeout anyway (answering
+          // SERVFAIL for the zones until the sync completes).
+          const synced = await waitFor(() => state.isReady, o.startupTimeoutMs);
+          if (!synced) log(`[WARNING] plugin/kubernetes: starting without a sync with the API server after ${o.startupTimeoutMs / 1000}s; answering SERVFAIL for ${zones.join(' ')} until it completes`);
+        },
+        async stop() {
+          await source?.stop();
+        },
+        ready: () => state.isReady,
+      },
+    };
+  },
+};
+
+function readOptions(d: Directive): Options {
+  const o: Options = {
+    endpoint: null, tls: null, kubeconfig: null, manifests: null, namespaces: [], labels: null, namespaceLabels: null,
+    pods: 'disabled', endpointPodNames: false, ttl: DEFAULT_TTL, noEndpoints: false, fallthrough: null,
+    ignoreEmptyService: false, startupTimeoutMs: DEFAULT_STARTUP_TIMEOUT_MS,
+  };
+  const args = (x: Directive, min: number, max: number, usage: string): Token[] => {
+    noBlock(x);
+    if (x.args.length < min) fail(x.name, `${x.name.text} needs ${min === max ? min : `at least ${min}`} argument${min === 1 ? '' : 's'}`, `usage: ${usage}`);
+    if (x.args.length > max) fail(x.args[max]!, `too many arguments for ${x.name.text}`, `usage: ${usage}`);
+    return x.args;
+  };
+  const selector = (x: Directive, usage: string): LabelSelector => {
+    const a = args(x, 1, Infinity, usage);
+    try {
+      return parseLabelSelector(a.map((t) => t.text).join(' '));
+    } catch (err) {
+      if (err instanceof LabelSelectorError) fail(a[0]!, `bad label selector: ${err.message}`, 'write it like app=web,tier in (a,b),!legacy');
+      throw err;
+    }
+  };
+  const unsupported = (why: string, hint: string) => (x: Directive): void => fail(x.name, `${x.name.text} ${why}`, hint);
+  eachOption(d, {
+    multicluster: unsupported('(multi-cluster services) is not available in kdns yet', 'remove it; ServiceImports are not served'),
+    upstream: unsupported('was removed from CoreDNS', 'remove it; CNAMEs to outside names are resolved by the client'),
+    resyncperiod: unsupported('was removed from CoreDNS', 'remove it'),
+    transfer: unsupported('moved to the transfer plugin in CoreDNS', 'zone transfers are not available in kdns'),
+    // Limits on client-go's request rate; kdns makes one list and one watch per resource per
+    // (re)connect, so there is nothing to throttle. Accepted so existing Corefiles run.
+    apiserver_qps(x) {
+      const [t] = args(x, 1, 1, 'apiserver_qps N');
+      if (!/^\d+(\.\d+)?$/.test(t!.text)) fail(t!, `expected a number, got '${t!.text}'`);
+    },
+    apiserver_burst(x) {
+      parseIntArg(args(x, 1, 1, 'apiserver_burst N')[0]!, 0, 2 ** 31 - 1);
+    },
+    apiserver_max_inflight(x) {
+      parseIntArg(args(x, 1, 1, 'apiserver_max_inflight N')[0]!, 0, 2 ** 31 - 1);
+    },
+    endpoint(x) {
+      // CoreDNS takes several but uses only the first.
+      const a = args(x, 1, Infinity, 'endpoint URL');
+      try {
+        const u = new URL(a[0]!.text);
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+      } catch {
+        fail(a[0]!, `'${a[0]!.text}' is not an http(s) URL`, 'write it like https://10.0.0.1:6443');
+      }
+      o.endpoint = a[0]!.text;
+    },
+    tls(x) {
+      const a = args(x, 3, 3, 'tls CERT KEY CACERT');
+      for (const t of a) readable(t);
+      o.tls = { cert: a[0]!.text, key: a[1]!.text, ca: a[2]!.text };
+    },
+    kubeconfig(x) {
+      const a = args(x, 1, 2, 'kubeconfig FILE [CONTEXT]');
+      readable(a[0]!);
+      o.kubeconfig = { file: a[0]!.text, context: a[1]?.text ?? null, at: a[0]! };
+    },
+    manifests(x) {
+      const a = args(x, 1, 1, 'manifests PATH');
+      o.manifests = { path: resolve(a[0]!.text), at: a[0]! };
+    },
+    namespaces(x) {
+      if (o.namespaceLabels) fail(x.name, 'namespaces and namespace_labels cannot be used together', 'keep one of them');
+      o.namespaces = args(x, 1, Infinity, 'namespaces NAMESPACE...').map((t) => t.text);
+    },
+    labels(x) {
+      o.labels = selector(x, 'labels EXPRESSION');
+    },
+    namespace_labels(x) {
+      if (o.namespaces.length) fail(x.name, 'namespaces and namespace_labels cannot be used together', 'keep one of them');
+      o.namespaceLabels = selector(x, 'namespace_labels EXPRESSION');
+    },
+    pods(x) {
+      const [t] = args(x, 1, 1, 'pods disabled|insecure|verified');
+      if (t!.text !== 'disabled' && t!.text !== 'insecure' && t!.text !== 'verified') fail(t!, `unknown pods mode '${t!.text}'`, 'use disabled, insecure or verified');
+      o.pods = t!.text;
+    },
+    endpoint_pod_names(x) {
+      args(x, 0, 0, 'endpoint_pod_names');
+      o.endpointPodNames = true;
+    },
+    ttl(x) {
+      o.ttl = parseIntArg(args(x, 1, 1, 'ttl SECONDS')[0]!, 0, 3600);
+    },
+    noendpoints(x) {
+      args(x, 0, 0, 'noendpoints');
+      o.noEndpoints = true;
+    },
+    fallthrough(x) {
+      o.fallthrough = args(x, 0, Infinity, 'fallthrough [ZONES...]').map((t) => canonicalName(t.text));
+    },
+    ignore(x) {
+      const [t] = args(x, 1, 1, 'ignore empty_service');
+      if (t!.text !== 'empty_service') fail(t!, `unknown ignore option '${t!.text}'`, 'the only one is empty_service');
+      o.ignoreEmptyService = true;
+    },
+    startup_timeout(x) {
+      o.startupTimeoutMs = parseDuration(args(x, 1, 1, 'startup_timeout DURATION')[0]!);
+    },
+  });
+  return o;
+}
+
+function readable(t: Token): void {
+  try {
+    accessSync(t.text, constants.R_OK);
+  } catch {
+    fail(t, `cannot read ${t.text}`, 'check the path and the permissions');
+  }
+}
+
+/** How to reach the API server: kubeconfig, endpoint (+ tls), or the in-cluster service account. */
+function buildKubeConfig(d: Directive, o: Options): KubeConfig {
+  const kc = new KubeConfig();
+  if (o.kubeconfig) {
+    try {
+      kc.loadFromFile(o.kubeconfig.file);
+    } catch (err) {
+      fail(o.kubeconfig.at, `cannot load kubeconfig ${o.kubeconfig.file}: ${(err as Error).message}`);
+    }
+    if (o.kubeconfig.context) {
+      if (!kc.getContextObject(o.kubeconfig.context)) fail(o.kubeconfig.at, `kubeconfig ${o.kubeconfig.file} has no context '${o.kubeconfig.context}'`, `contexts: ${kc.getContexts().map((c) => c.name).join(', ')}`);
+      kc.setCurrentContext(o.kubeconfig.context);
+    }
+    if (o.endpoint) {
+      const cluster = kc.getCurrentCluster();
+      if (cluster) (cluster as { server: string }).server = o.endpoint;
+    }
+    if (!kc.getCurrentCluster()) fail(o.kubeconfig.at, `kubeconfig ${o.kubeconfig.file} has no current cluster`, 'name a context that has one');
+    return kc;
+  }
+  if (o.endpoint) {
+    kc.loadFromClusterAndUser(
+      // client-node refuses plain http unless told to skip TLS checks, which http has none of.
+      { name: 'kdns', server: o.endpoint, skipTLSVerify: o.endpoint.startsWith('http:'), caFile: o.tls?.ca },
+      { name: 'kdns', certFile: o.tls?.cert, keyFile: o.tls?.key },
+    );
+    kc.setCurrentContext('loaded-context');
+    return kc;
+  }
+  if (!process.env.KUBERNETES_SERVICE_HOST || !existsSync(IN_CLUSTER_TOKEN)) {
+    fail(d.name, 'kubernetes has no endpoint, kubeconfig or manifests, and kdns is not running in a cluster', 'add `endpoint URL`, `kubeconfig FILE` or `manifests PATH` to the kubernetes block');
+  }
+  kc.loadFromCluster();
+  return kc;
+}
+
+/** This host's addresses (for ns.dns.<zone>): non-internal ones, else loopback. */
+function localAddresses(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (!a.internal) out.push(a.address.split('%')[0]!);
+  return out.length ? out : ['127.0.0.1'];
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
