@@ -109,6 +109,8 @@ test('with no Corefile at all it runs the built-in demo and says how to query it
     assert.equal(r.answers[0]!.data, '10.96.0.1');
     const ptr = await udpQuery(port, '10.0.96.10.in-addr.arpa', { type: 'PTR' });
     assert.equal(ptr.answers[0]!.data, 'kube-dns.kube-system.svc.cluster.local');
+    const db = await udpQuery(port, 'db.demo.svc.cluster.local');
+    assert.deepEqual(db.answers.map((a) => a.data).sort(), ['10.244.1.10', '10.244.2.10'], 'the headless service answers its ready pods');
     const other = await udpQuery(port, 'anything.example.org');
     assert.equal(other.additionals[0]!.data, '127.0.0.1');
     await s.waitFor('"A IN kubernetes.default.svc.cluster.local. udp', 5000);

@@ -1,6 +1,6 @@
 // Kubernetes DNS-Based Service Discovery 1.1.0: the records one Service (with its
 // EndpointSlices) puts in the cluster zone and the reverse zones, plus what CoreDNS answers
-// where the spec is silent (notes/coredns-kubernetes-behaviour.md). Pure functions of the
+// where the spec is silent (COREDNS-BEHAVIOUR.md beside this file). Pure functions of the
 // trimmed model, so a change to one Service or slice recomputes only that Service's records.
 import { isIP } from 'node:net';
 import type { RR } from '../../table/entry.ts';
