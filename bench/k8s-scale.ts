@@ -1,0 +1,713 @@
+// kdns with the `kubernetes` plugin at cluster scale, against the fake API server
+// (test/fake-apiserver), on loopback:
+//
+//   node bench/k8s-scale.ts [--sizes 10x100,10000x100000] [--events 200] [--slice-events 20]
+//       [--duration 5] [--rounds 3] [--concurrency 32] [--warmup 1] [--queries 10000]
+//       [--settle-ms 2000] [--seed 1] [--cpu-prof DIR] [--out FILE] [--json]
+//
+// A size is SERVICESxENDPOINTS[xNAMESPACES]. For each size:
+//   1. a fake API server is started and loaded with the synthetic cluster (bench/synthetic-cluster.ts);
+//   2. kdns -workers 2, then -workers 1, is started against it: time from spawn to the
+//      `[INFO] plugin/kubernetes: serving` line and to the banner, the table size from that line,
+//      and VmRSS after a settle pause (the -workers 1 instance stays up);
+//   3. event -> answer latency: a Service's ClusterIP is changed (--events times) and a headless
+//      Service's EndpointSlice gets a new endpoint (--slice-events times); after each write, kdns
+//      is polled over UDP every ~1 ms until it answers with the new address.
+// Then closed-loop load (bench/loadgen.ts) runs against every size's kdns, interleaved round by
+// round with the order alternating, with the same duration, concurrency and query mix.
+// Writes bench/out/k8s-scale-<time>.json and prints markdown tables.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import dnsPacket from 'dns-packet';
+import { startFakeApiServer, type RunningFakeApiServer } from '../test/fake-apiserver/index.ts';
+import { assertLoopback, freePort } from './dnsutil.ts';
+import type { QuerySpec } from './dnsutil.ts';
+import { runLoad, type LoadResult } from './loadgen.ts';
+import { clusterQueries, spareClusterIP, sparePodIP, syntheticCluster, type K8sJson, type ServiceFacts, type SyntheticCluster } from './synthetic-cluster.ts';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(BENCH_DIR, '..');
+const BIN = path.join(ROOT, 'bin', 'kdns.js');
+const ZONE = 'cluster.local';
+
+export interface SizeSpec {
+  services: number;
+  endpoints: number;
+  namespaces?: number;
+}
+
+export interface K8sScaleOptions {
+  sizes?: SizeSpec[];
+  /** ClusterIP changes per size (default 200, at most 4096). */
+  events?: number;
+  /** EndpointSlice changes on headless Services per size (default 20). */
+  sliceEvents?: number;
+  /** Seconds of measured load per (round, size), default 5. */
+  duration?: number;
+  rounds?: number;
+  concurrency?: number;
+  warmup?: number;
+  /** Lines of the query list per size, default 10000. */
+  queries?: number;
+  /** Pause after start-up before VmRSS is read, default 2000 ms. */
+  settleMs?: number;
+  seed?: number;
+  /** Give up on one event after this long, default 5000 ms. */
+  eventTimeoutMs?: number;
+  /** Give up on a kdns start-up after this long, default 180000 ms. */
+  startTimeoutMs?: number;
+  /** Run kdns with --cpu-prof, profiles into this directory. */
+  cpuProfDir?: string;
+  /** Skip the load phase (sync, memory and events only). */
+  skipLoad?: boolean;
+  /** JSON report path; default bench/out/k8s-scale-<time>.json. */
+  out?: string;
+  log?: (line: string) => void;
+}
+
+export interface StartupResult {
+  workers: number;
+  /** Spawn -> `[INFO] plugin/kubernetes: serving` line. */
+  servingMs: number;
+  /** Spawn -> the `kdns-` banner (listening). */
+  bannerMs: number;
+  /** kdns printed the startup_timeout warning (it listened before the sync finished). */
+  startedUnsynced: boolean;
+  table: { names: number; bytes: number };
+  counted: { services: number; slices: number; namespaces: number; pods: number };
+  /** VmRSS / VmHWM after the settle pause, KiB. */
+  rssKiB: number;
+  hwmKiB: number;
+}
+
+export interface LatencyStats {
+  count: number;
+  failed: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+  /** Part of the latency spent in the write request to the API (median). */
+  applyP50: number;
+}
+
+export interface SizeReport {
+  label: string;
+  spec: SizeSpec;
+  cluster: SyntheticCluster['counts'];
+  /** Time to load the cluster into the fake API server (not a kdns figure). */
+  apiLoadMs: number;
+  startup: StartupResult[];
+  rss: { workers1KiB: number; workers2KiB: number; perWorkerKiB: number; overSmallestKiB: number | null };
+  events: { clusterIP: LatencyStats; slice: LatencyStats };
+  load: LoadSummary | null;
+}
+
+export interface LoadSummary {
+  rounds: number;
+  qps: number[];
+  qpsMedian: number;
+  latencyMs: { p50: number; p99: number };
+  cpuUsPerQuery: number | null;
+  rcodes: Record<string, number>;
+  truncated: number;
+  timeouts: number;
+  sent: number;
+  answered: number;
+}
+
+export interface K8sScaleReport {
+  startedAt: string;
+  machine: { cpus: number; model: string; kernel: string; node: string; memMiB: number };
+  config: Omit<Required<K8sScaleOptions>, 'log' | 'cpuProfDir' | 'out'> & { cpuProfDir: string | null };
+  sizes: SizeReport[];
+  /** Largest over smallest size: median over rounds of the per-round QPS ratio. */
+  ratio: { label: string; qps: number; qpsPerRound: number[]; cpuPerQuery: number | null } | null;
+  markdown: string;
+  outFile: string;
+  wallS: number;
+}
+
+// ---- kdns process ----
+
+interface Kdns {
+  proc: ChildProcess;
+  pid: number;
+  port: number;
+  dir: string;
+  startup: Omit<StartupResult, 'rssKiB' | 'hwmKiB'>;
+  stop(): Promise<void>;
+}
+
+const SERVING_RE = /^\[INFO\] plugin\/kubernetes: serving (\d+) services, (\d+) endpointslices, (\d+) namespaces, (\d+) pods; table (\d+) names, (\d+) bytes$/m;
+const BANNER_RE = /^kdns-/m;
+
+function corefile(port: number, apiUrl: string): string {
+  return `.:${port} {
+    bind 127.0.0.1
+    kubernetes ${ZONE} in-addr.arpa ip6.arpa {
+        endpoint ${apiUrl}
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }
+}
+`;
+}
+
+async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: number; cpuProfDir: string | null }): Promise<Kdns> {
+  const port = await freePort('127.0.0.1');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdns-k8s-scale-'));
+  const conf = path.join(dir, 'Corefile');
+  fs.writeFileSync(conf, corefile(port, apiUrl));
+  const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [...nodeArgs, BIN, '-conf', conf, '-workers', String(workers)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  let servingAt = 0;
+  let bannerAt = 0;
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    proc.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  const stop = async (): Promise<void> => {
+    if (!exited) {
+      proc.kill('SIGTERM');
+      // A --cpu-prof run needs time to write its profile on a clean exit.
+      const force = setTimeout(() => proc.kill('SIGKILL'), opts.cpuProfDir ? 15_000 : 3000);
+      await exit;
+      clearTimeout(force);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`kdns -workers ${workers} not synced and listening after ${opts.timeoutMs} ms\nstdout: ${out.slice(-2000)}\nstderr: ${err.slice(-2000)}`)), opts.timeoutMs);
+      const check = (): void => {
+        const now = performance.now();
+        if (!servingAt && SERVING_RE.test(out)) servingAt = now;
+        if (!bannerAt && BANNER_RE.test(out)) bannerAt = now;
+        if (servingAt && bannerAt) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      proc.stdout!.on('data', (d: Buffer) => {
+        // Only the start-up lines matter; stop growing the string after that.
+        if (out.length < 1_000_000) out += d.toString();
+        check();
+      });
+      proc.stderr!.on('data', (d: Buffer) => {
+        if (err.length < 100_000) err += d.toString();
+      });
+      void exit.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`kdns -workers ${workers} exited during start-up\nstdout: ${out.slice(-2000)}\nstderr: ${err.slice(-2000)}`));
+      });
+    });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  const m = SERVING_RE.exec(out)!;
+  const n = (i: number): number => Number(m[i]);
+  return {
+    proc,
+    pid: proc.pid!,
+    port,
+    dir,
+    startup: {
+      workers,
+      servingMs: Math.round(servingAt - t0),
+      bannerMs: Math.round(bannerAt - t0),
+      startedUnsynced: /starting without a sync/.test(out),
+      table: { names: n(5), bytes: n(6) },
+      counted: { services: n(1), slices: n(2), namespaces: n(3), pods: n(4) },
+    },
+    stop,
+  };
+}
+
+/** VmRSS and VmHWM of a process, KiB (worker threads share the process, so they are included). */
+export function processMemoryKiB(pid: number): { rss: number; hwm: number } {
+  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const get = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
+  return { rss: get('VmRSS'), hwm: get('VmHWM') };
+}
+
+// ---- event -> answer ----
+
+/**
+ * Sends `name type` to kdns every ~1 ms until a reply satisfies `done` (or `timeoutMs` passes).
+ * Resolves with the time of that reply (performance.now()), or NaN on timeout.
+ */
+class Poller {
+  private readonly sock: dgram.Socket;
+  private readonly port: number;
+  private id = 0;
+  private waiter: { done: (a: dnsPacket.Answer[]) => boolean; resolve: (t: number) => void } | null = null;
+
+  constructor(port: number) {
+    assertLoopback('127.0.0.1');
+    this.port = port;
+    this.sock = dgram.createSocket('udp4');
+    this.sock.on('error', () => {});
+    this.sock.on('message', (msg) => {
+      const w = this.waiter;
+      if (!w) return;
+      const now = performance.now();
+      let answers: dnsPacket.Answer[];
+      try {
+        answers = dnsPacket.decode(msg).answers ?? [];
+      } catch {
+        return;
+      }
+      if (w.done(answers)) {
+        this.waiter = null;
+        w.resolve(now);
+      }
+    });
+  }
+
+  async open(): Promise<void> {
+    await new Promise<void>((resolve) => this.sock.bind(0, '127.0.0.1', () => resolve()));
+  }
+
+  until(name: string, type: 'A' | 'AAAA', done: (a: dnsPacket.Answer[]) => boolean, timeoutMs: number): Promise<number> {
+    return new Promise((resolve) => {
+      const finish = (t: number): void => {
+        clearInterval(tick);
+        clearTimeout(limit);
+        this.waiter = null;
+        resolve(t);
+      };
+      this.waiter = { done, resolve: finish };
+      const send = (): void => {
+        this.id = (this.id + 1) & 0xffff;
+        const q = dnsPacket.encode({ type: 'query', id: this.id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type, class: 'IN' }] });
+        this.sock.send(q, this.port, '127.0.0.1');
+      };
+      send();
+      const tick = setInterval(send, 1);
+      const limit = setTimeout(() => finish(NaN), timeoutMs);
+    });
+  }
+
+  close(): void {
+    this.sock.close();
+  }
+}
+
+const hasAddress = (ip: string) => (answers: dnsPacket.Answer[]): boolean => answers.some((a) => (a.type === 'A' || a.type === 'AAAA') && a.data === ip);
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+function latencyStats(samples: number[], applies: number[], failed: number): LatencyStats {
+  const s = [...samples].sort((a, b) => a - b);
+  const a = [...applies].sort((x, y) => x - y);
+  const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+  return {
+    count: s.length,
+    failed,
+    p50: r3(percentile(s, 50)),
+    p90: r3(percentile(s, 90)),
+    p99: r3(percentile(s, 99)),
+    max: r3(s.length ? s[s.length - 1]! : NaN),
+    mean: r3(s.length ? s.reduce((x, y) => x + y, 0) / s.length : NaN),
+    applyP50: r3(percentile(a, 50)),
+  };
+}
+
+const clone = <T>(x: T): T => structuredClone(x);
+
+async function measureEvents(
+  api: RunningFakeApiServer,
+  kdns: Kdns,
+  cluster: SyntheticCluster,
+  opts: { events: number; sliceEvents: number; timeoutMs: number; seed: number },
+): Promise<SizeReport['events']> {
+  const poller = new Poller(kdns.port);
+  await poller.open();
+  const svcObjects = new Map<string, K8sJson>();
+  const sliceObjects = new Map<string, K8sJson[]>();
+  for (const o of cluster.objects) {
+    const k = `${o.metadata.namespace}/${o.kind === 'EndpointSlice' ? o.metadata.labels!['kubernetes.io/service-name'] : o.metadata.name}`;
+    if (o.kind === 'Service') svcObjects.set(k, o);
+    else if (o.kind === 'EndpointSlice') {
+      const list = sliceObjects.get(k) ?? [];
+      list.push(o);
+      sliceObjects.set(k, list);
+    }
+  }
+  const key = (f: ServiceFacts): string => `${f.namespace}/${f.name}`;
+  const fq = (f: ServiceFacts): string => `${f.name}.${f.namespace}.svc.${ZONE}`;
+  // Single-stack ClusterIP Services (not the two well-known ones): their A answer is one address.
+  const movable = cluster.services.filter((f) => !f.headless && f.clusterIPs.length === 1 && f.name !== 'kubernetes' && f.name !== 'kube-dns');
+  const headless = cluster.services.filter((f) => f.headless);
+  try {
+    const samples: number[] = [];
+    const applies: number[] = [];
+    let failed = 0;
+    const n = Math.min(opts.events, 4096);
+    for (let i = 0; i < n && movable.length > 0; i++) {
+      // A stride through the list: a different Service each time, spread over namespaces.
+      const f = movable[(i * 7919 + opts.seed) % movable.length]!;
+      const obj = clone(svcObjects.get(key(f))!);
+      const ip = spareClusterIP(i);
+      const spec = obj.spec as Record<string, unknown>;
+      spec.clusterIP = ip;
+      spec.clusterIPs = [ip];
+      const t0 = performance.now();
+      const answered = poller.until(fq(f), 'A', hasAddress(ip), opts.timeoutMs);
+      await api.client.apply(obj as never);
+      applies.push(performance.now() - t0);
+      const t = await answered;
+      if (Number.isNaN(t)) failed++;
+      else samples.push(t - t0);
+      // Keep the table's copy current, so a later pick of the same Service starts from it.
+      svcObjects.set(key(f), obj);
+    }
+    const clusterIP = latencyStats(samples, applies, failed);
+
+    const sSamples: number[] = [];
+    const sApplies: number[] = [];
+    let sFailed = 0;
+    for (let j = 0; j < opts.sliceEvents && headless.length > 0; j++) {
+      const f = headless[(j * 31 + opts.seed) % headless.length]!;
+      const slices = sliceObjects.get(key(f)) ?? [];
+      // A slice with room (the controller would start a new one at 100).
+      const slice = slices.find((s) => s.addressType === 'IPv4' && ((s.endpoints as unknown[] | null)?.length ?? 0) < 100);
+      if (!slice) continue;
+      const ip = sparePodIP(j);
+      const next = clone(slice);
+      const eps = ((next.endpoints as unknown[] | null) ?? []) as Record<string, unknown>[];
+      eps.push({ addresses: [ip], conditions: { ready: true, serving: true, terminating: false }, targetRef: { kind: 'Pod', namespace: f.namespace, name: `${f.name}-bench-${j}` }, nodeName: 'node-0' });
+      next.endpoints = eps;
+      // Headless names for an endpoint without a hostname: the dashed address.
+      const name = `${ip.replaceAll('.', '-')}.${fq(f)}`;
+      const t0 = performance.now();
+      const answered = poller.until(name, 'A', hasAddress(ip), opts.timeoutMs);
+      await api.client.apply(next as never);
+      sApplies.push(performance.now() - t0);
+      const t = await answered;
+      if (Number.isNaN(t)) sFailed++;
+      else sSamples.push(t - t0);
+      slices[slices.indexOf(slice)] = next;
+    }
+    return { clusterIP, slice: latencyStats(sSamples, sApplies, sFailed) };
+  } finally {
+    poller.close();
+  }
+}
+
+// ---- report ----
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function machine(): K8sScaleReport['machine'] {
+  let model = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    model = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
+  } catch {
+    // not Linux: os.cpus() it is
+  }
+  return { cpus: os.availableParallelism(), model, kernel: os.release(), node: process.version, memMiB: Math.round(os.totalmem() / 1048576) };
+}
+
+const mib = (kib: number): string => (kib / 1024).toFixed(1);
+const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
+const int = (x: number): string => x.toLocaleString('en-US');
+
+function sizeLabel(s: SizeSpec): string {
+  return `${int(s.services)} svc / ${int(s.endpoints)} ep`;
+}
+
+function renderMarkdown(r: Omit<K8sScaleReport, 'markdown' | 'outFile' | 'wallS'>): string {
+  const L: string[] = [];
+  const c = r.config;
+  L.push(`Machine: ${r.machine.cpus} CPUs (${r.machine.model}), ${r.machine.memMiB} MiB, Linux ${r.machine.kernel}, Node ${r.machine.node}`);
+  L.push('');
+  L.push('### Start-up and memory');
+  L.push('');
+  L.push('| cluster | slices | ns | table names | table MiB | sync ms (w1) | listening ms (w1) | sync ms (w2) | RSS w1 MiB | RSS w2 MiB | per worker MiB | w1 RSS over smallest MiB |');
+  L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const s of r.sizes) {
+    const w1 = s.startup.find((x) => x.workers === 1)!;
+    const w2 = s.startup.find((x) => x.workers === 2)!;
+    L.push(`| ${s.label} | ${int(s.cluster.slices)} | ${s.cluster.namespaces} | ${int(w1.table.names)} | ${mib(w1.table.bytes / 1024)} | ${w1.servingMs} | ${w1.bannerMs}${w1.startedUnsynced ? ' (unsynced)' : ''} | ${w2.servingMs} | ${mib(s.rss.workers1KiB)} | ${mib(s.rss.workers2KiB)} | ${mib(s.rss.perWorkerKiB)} | ${s.rss.overSmallestKiB === null ? '–' : mib(s.rss.overSmallestKiB)} |`);
+  }
+  L.push('');
+  L.push(`### Event → answer latency (ms; API write to the first UDP answer with the new address, polled every ~1 ms)`);
+  L.push('');
+  L.push('| cluster | change | n | failed | p50 | p90 | p99 | max | API write p50 |');
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const s of r.sizes) {
+    for (const [what, e] of [['Service ClusterIP', s.events.clusterIP], ['headless EndpointSlice', s.events.slice]] as const) {
+      L.push(`| ${s.label} | ${what} | ${e.count} | ${e.failed} | ${ms(e.p50)} | ${ms(e.p90)} | ${ms(e.p99)} | ${ms(e.max)} | ${ms(e.applyP50)} |`);
+    }
+  }
+  if (r.sizes.some((s) => s.load)) {
+    L.push('');
+    L.push(`### Query throughput (closed loop, ${c.concurrency} outstanding, ${c.duration} s × ${c.rounds} rounds interleaved, -workers 1, ${c.queries}-line query mix)`);
+    L.push('');
+    L.push('| cluster | QPS median (min–max) | p50 ms | p99 ms | CPU µs/query | NOERROR | NXDOMAIN | other | truncated | timeouts |');
+    L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const s of r.sizes) {
+      const l = s.load;
+      if (!l) continue;
+      const other = l.answered - (l.rcodes.NOERROR ?? 0) - (l.rcodes.NXDOMAIN ?? 0);
+      const pct = (x: number): string => `${((100 * x) / Math.max(1, l.answered)).toFixed(1)}%`;
+      L.push(`| ${s.label} | ${l.qpsMedian} (${Math.min(...l.qps)}–${Math.max(...l.qps)}) | ${l.latencyMs.p50} | ${l.latencyMs.p99} | ${l.cpuUsPerQuery ?? '–'} | ${pct(l.rcodes.NOERROR ?? 0)} | ${pct(l.rcodes.NXDOMAIN ?? 0)} | ${other} | ${l.truncated} | ${l.timeouts} |`);
+    }
+    if (r.ratio) {
+      L.push('');
+      L.push(`QPS ${r.ratio.label}: **${r.ratio.qps.toFixed(2)}×** (median of per-round ratios ${r.ratio.qpsPerRound.map((x) => x.toFixed(2)).join(', ')}); CPU/query ${r.ratio.cpuPerQuery === null ? '–' : `${r.ratio.cpuPerQuery.toFixed(2)}×`}`);
+    }
+  }
+  return L.join('\n');
+}
+
+function timestamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+// ---- main ----
+
+export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleReport> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const started = new Date();
+  const t0 = performance.now();
+  const cfg = {
+    sizes: opts.sizes ?? [{ services: 10, endpoints: 100 }, { services: 10_000, endpoints: 100_000 }],
+    events: opts.events ?? 200,
+    sliceEvents: opts.sliceEvents ?? 20,
+    duration: opts.duration ?? 5,
+    rounds: opts.rounds ?? 3,
+    concurrency: opts.concurrency ?? 32,
+    warmup: opts.warmup ?? 1,
+    queries: opts.queries ?? 10_000,
+    settleMs: opts.settleMs ?? 2000,
+    seed: opts.seed ?? 1,
+    eventTimeoutMs: opts.eventTimeoutMs ?? 5000,
+    startTimeoutMs: opts.startTimeoutMs ?? 180_000,
+    skipLoad: opts.skipLoad ?? false,
+    cpuProfDir: opts.cpuProfDir ?? null,
+  };
+  if (cfg.sizes.length === 0) throw new Error('no sizes');
+  if (cfg.cpuProfDir) fs.mkdirSync(cfg.cpuProfDir, { recursive: true });
+  const apis: RunningFakeApiServer[] = [];
+  const running: Kdns[] = [];
+  const sizes: SizeReport[] = [];
+  const queryLists: QuerySpec[][] = [];
+  const cleanup = async (): Promise<void> => {
+    await Promise.allSettled(running.map((k) => k.stop()));
+    await Promise.allSettled(apis.map((a) => a.stop()));
+  };
+  try {
+    for (const spec of cfg.sizes) {
+      const label = sizeLabel(spec);
+      const cluster = syntheticCluster({ services: spec.services, endpoints: spec.endpoints, namespaces: spec.namespaces, seed: cfg.seed });
+      queryLists.push(clusterQueries(cluster, { count: cfg.queries, zone: ZONE }));
+      // History must hold every event the bench writes, or a re-watching client gets 410.
+      const api = await startFakeApiServer({ history: Math.max(10_000, cfg.events + cfg.sliceEvents + 100) });
+      apis.push(api);
+      const tl = performance.now();
+      await api.client.bulk(cluster.objects as never[], { batch: 2000 });
+      const apiLoadMs = Math.round(performance.now() - tl);
+      log(`${label}: ${cluster.counts.slices} slices, ${cluster.objects.length} objects loaded into the fake API in ${apiLoadMs} ms`);
+
+      const startup: StartupResult[] = [];
+      for (const workers of [2, 1]) {
+        const k = await startKdns(api.url, workers, { timeoutMs: cfg.startTimeoutMs, cpuProfDir: cfg.cpuProfDir });
+        running.push(k);
+        await new Promise((r) => setTimeout(r, cfg.settleMs));
+        const mem = processMemoryKiB(k.pid);
+        startup.push({ ...k.startup, rssKiB: mem.rss, hwmKiB: mem.hwm });
+        log(`${label}: -workers ${workers}: serving after ${k.startup.servingMs} ms, listening after ${k.startup.bannerMs} ms, table ${k.startup.table.names} names; RSS ${mib(mem.rss)} MiB (peak ${mib(mem.hwm)})`);
+        if (workers === 2) {
+          await k.stop();
+          running.splice(running.indexOf(k), 1);
+        }
+      }
+      const kdns = running[running.length - 1]!;
+      const events = await measureEvents(api, kdns, cluster, { events: cfg.events, sliceEvents: cfg.sliceEvents, timeoutMs: cfg.eventTimeoutMs, seed: cfg.seed });
+      log(`${label}: ClusterIP change -> answer p50 ${ms(events.clusterIP.p50)} p99 ${ms(events.clusterIP.p99)} max ${ms(events.clusterIP.max)} ms (${events.clusterIP.failed} failed); slice p50 ${ms(events.slice.p50)} max ${ms(events.slice.max)} ms`);
+      const w1 = startup.find((x) => x.workers === 1)!;
+      const w2 = startup.find((x) => x.workers === 2)!;
+      sizes.push({
+        label,
+        spec,
+        cluster: cluster.counts,
+        apiLoadMs,
+        startup,
+        rss: { workers1KiB: w1.rssKiB, workers2KiB: w2.rssKiB, perWorkerKiB: w2.rssKiB - w1.rssKiB, overSmallestKiB: null },
+        events,
+        load: null,
+      });
+    }
+    const smallest = sizes.reduce((a, b) => (b.spec.services < a.spec.services ? b : a));
+    for (const s of sizes) if (s !== smallest) s.rss.overSmallestKiB = s.rss.workers1KiB - smallest.rss.workers1KiB;
+
+    // Load, interleaved: every round runs every size, the order alternating.
+    const perSize: LoadResult[][] = sizes.map(() => []);
+    if (!cfg.skipLoad) {
+      for (let round = 0; round < cfg.rounds; round++) {
+        const order = sizes.map((_, i) => i);
+        if (round % 2 === 1) order.reverse();
+        for (const i of order) {
+          const k = running[i]!;
+          const r = await runLoad({
+            server: `127.0.0.1:${k.port}`,
+            duration: cfg.duration,
+            warmup: cfg.warmup,
+            concurrency: cfg.concurrency,
+            queries: queryLists[i],
+            pid: k.pid,
+          });
+          perSize[i]!.push(r);
+          log(`round ${round + 1} ${sizes[i]!.label}: ${r.qps} qps, p99 ${r.latencyMs.p99} ms, ${r.target?.cpuUsPerQuery ?? '–'} µs/query, timeouts ${r.timeouts}`);
+        }
+      }
+      for (const [i, s] of sizes.entries()) {
+        const runs = perSize[i]!;
+        const rcodes: Record<string, number> = {};
+        for (const r of runs) for (const [k, v] of Object.entries(r.rcodes)) rcodes[k] = (rcodes[k] ?? 0) + v;
+        const cpu = runs.map((r) => r.target?.cpuUsPerQuery).filter((x): x is number => x !== undefined);
+        s.load = {
+          rounds: runs.length,
+          qps: runs.map((r) => r.qps),
+          qpsMedian: median(runs.map((r) => r.qps)),
+          latencyMs: { p50: median(runs.map((r) => r.latencyMs.p50)), p99: median(runs.map((r) => r.latencyMs.p99)) },
+          cpuUsPerQuery: cpu.length ? Math.round(median(cpu) * 100) / 100 : null,
+          rcodes,
+          truncated: runs.reduce((a, r) => a + r.truncated, 0),
+          timeouts: runs.reduce((a, r) => a + r.timeouts, 0),
+          sent: runs.reduce((a, r) => a + r.sent, 0),
+          answered: runs.reduce((a, r) => a + r.answered, 0),
+        };
+      }
+    }
+    let ratio: K8sScaleReport['ratio'] = null;
+    const largest = sizes.reduce((a, b) => (b.spec.services > a.spec.services ? b : a));
+    if (!cfg.skipLoad && largest !== smallest) {
+      const li = sizes.indexOf(largest);
+      const si = sizes.indexOf(smallest);
+      const qpsPerRound = perSize[li]!.map((r, k) => r.qps / perSize[si]![k]!.qps);
+      const cpuPerRound = perSize[li]!
+        .map((r, k) => (r.target && perSize[si]![k]!.target ? r.target.cpuUsPerQuery / perSize[si]![k]!.target!.cpuUsPerQuery : NaN))
+        .filter(Number.isFinite);
+      ratio = {
+        label: `${int(largest.spec.services)} / ${int(smallest.spec.services)} services`,
+        qps: Math.round(median(qpsPerRound) * 1000) / 1000,
+        qpsPerRound: qpsPerRound.map((x) => Math.round(x * 1000) / 1000),
+        cpuPerQuery: cpuPerRound.length ? Math.round(median(cpuPerRound) * 1000) / 1000 : null,
+      };
+    }
+    const base = { startedAt: started.toISOString(), machine: machine(), config: cfg, sizes, ratio };
+    const markdown = renderMarkdown(base);
+    const outFile = opts.out ?? path.join(BENCH_DIR, 'out', `k8s-scale-${timestamp(started)}.json`);
+    const report: K8sScaleReport = { ...base, markdown, outFile, wallS: Math.round((performance.now() - t0) / 100) / 10 };
+    fs.mkdirSync(path.dirname(outFile), { recursive: true });
+    fs.writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
+    return report;
+  } finally {
+    await cleanup();
+  }
+}
+
+export function parseSizes(s: string): SizeSpec[] {
+  return s.split(',').map((part) => {
+    const m = /^\s*(\d+)x(\d+)(?:x(\d+))?\s*$/.exec(part);
+    if (!m) throw new Error(`bad size ${part} (want SERVICESxENDPOINTS[xNAMESPACES], e.g. 10000x100000)`);
+    return { services: Number(m[1]), endpoints: Number(m[2]), ...(m[3] ? { namespaces: Number(m[3]) } : {}) };
+  });
+}
+
+const USAGE = `usage: node bench/k8s-scale.ts [options]
+  --sizes LIST        SERVICESxENDPOINTS[xNAMESPACES],... (default 10x100,10000x100000)
+  --events N          ClusterIP changes per size (default 200)
+  --slice-events N    headless EndpointSlice changes per size (default 20)
+  --duration SEC      measured load per round and size (default 5)
+  --rounds N          load rounds, sizes interleaved (default 3)
+  --concurrency N     closed-loop outstanding queries (default 32)
+  --warmup SEC        unmeasured load before each window (default 1)
+  --queries N         query-list lines per size (default 10000)
+  --settle-ms MS      pause before reading VmRSS (default 2000)
+  --seed N            synthetic cluster seed (default 1)
+  --skip-load         sync, memory and events only
+  --cpu-prof DIR      run kdns under --cpu-prof (profiles written on exit)
+  --out FILE          JSON report (default bench/out/k8s-scale-<time>.json)
+  --json              print the JSON report instead of markdown`;
+
+async function cli(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: 'string' },
+      events: { type: 'string' },
+      'slice-events': { type: 'string' },
+      duration: { type: 'string' },
+      rounds: { type: 'string' },
+      concurrency: { type: 'string' },
+      warmup: { type: 'string' },
+      queries: { type: 'string' },
+      'settle-ms': { type: 'string' },
+      seed: { type: 'string' },
+      'skip-load': { type: 'boolean' },
+      'cpu-prof': { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const num = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s));
+  const report = await k8sScale({
+    sizes: values.sizes ? parseSizes(values.sizes) : undefined,
+    events: num(values.events),
+    sliceEvents: num(values['slice-events']),
+    duration: num(values.duration),
+    rounds: num(values.rounds),
+    concurrency: num(values.concurrency),
+    warmup: num(values.warmup),
+    queries: num(values.queries),
+    settleMs: num(values['settle-ms']),
+    seed: num(values.seed),
+    skipLoad: values['skip-load'],
+    cpuProfDir: values['cpu-prof'],
+    out: values.out,
+  });
+  if (values.json) console.log(JSON.stringify(report, null, 2));
+  else console.log(`${report.markdown}\n\nreport: ${path.relative(process.cwd(), report.outFile)} (${report.wallS} s)`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  cli().catch((err: unknown) => {
+    console.error(`k8s-scale: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    process.exit(1);
+  });
+}
