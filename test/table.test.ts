@@ -36,13 +36,14 @@ function setup() {
   return { writer, reader, store };
 }
 
-function ask(reader: TableReader, name: string, type: string, opts: { edns?: boolean } = {}) {
+function ask(reader: TableReader, name: string, type: string, opts: { edns?: boolean; tcp?: boolean } = {}) {
   const msg = dnsPacket.encode({
     id: 4242, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: type as 'A', class: 'IN' }],
     additionals: opts.edns ? [{ type: 'OPT', name: '.', udpPayloadSize: 4096, flags: 0 } as never] : [],
   });
   const q = new Query();
   assert.equal(parseQuery(msg, msg.length, q), PARSE_OK);
+  q.tcp = opts.tcp ?? false;
   const w = new ResponseWriter();
   const zones = new ZoneMatcher([zone]);
   const z = zones.match(q);
@@ -139,4 +140,24 @@ test('incremental changes rebuild dependents and empty non-terminals', () => {
   store.flush();
   assert.equal(ask(reader, 'example.test', 'SOA').answers[0]!.type, 'SOA');
   assert.equal(ask(reader, 'www.example.test', 'A').rcode, 'NXDOMAIN');
+});
+
+test('a record set too big for one DNS message keeps the records that fit, additional ones first to go', () => {
+  const { reader, store } = setup();
+  const big: RR[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const host = `host-${i}.big.example.test.`;
+    big.push({ name: 'big.example.test.', type: 'A', ttl: 5, data: `10.1.${i >> 8}.${i & 255}` });
+    big.push({ name: host, type: 'A', ttl: 5, data: `10.1.${i >> 8}.${i & 255}` });
+    big.push({ name: '_http._tcp.big.example.test.', type: 'SRV', ttl: 5, data: { priority: 0, weight: 1, port: 80, target: host } });
+  }
+  store.set('big', big);
+  store.flush();
+  const a = ask(reader, 'big.example.test', 'A', { tcp: true });
+  assert.equal(a.answers.length, 3000, '3000 A records (about 48 KB) fit');
+  const srv = ask(reader, '_http._tcp.big.example.test', 'SRV', { tcp: true });
+  assert.ok(srv.answers.length > 1000 && srv.answers.length < 3000, `SRV answers cut to fit: ${srv.answers.length}`);
+  assert.equal(srv.additionals.filter((r) => r.type === 'A').length, 0, 'no room left for additional addresses');
+  assert.ok(srv.raw.length <= 65535);
+  for (const r of srv.answers) assert.match(r.data.target, /^host-\d+\.big\.example\.test$/, 'every target decodes (no pointer into dropped bytes)');
 });

@@ -65,6 +65,12 @@ class SectionWriter {
     this.pos = 0;
   }
 
+  /** Drops everything written from `at` on, and the compression targets inside it. */
+  rollback(at: number): void {
+    this.pos = at;
+    for (const [suffix, off] of this.names) if (off >= this.base + at) this.names.delete(suffix);
+  }
+
   u8(v: number): void {
     this.buf[this.pos++] = v;
   }
@@ -148,6 +154,10 @@ function rdataCodec(type: string): RdataCodec {
 interface EncodedVariant {
   spec: VariantSpec;
   bytes: Buffer;
+  /** Records written per section (fewer than given when the answer hit the size limit). */
+  an: number;
+  ns: number;
+  ar: number;
 }
 
 /**
@@ -160,16 +170,34 @@ export function encodeEntry(owner: string, variants: VariantSpec[], zoneSoa?: RR
   const encoded: EncodedVariant[] = [];
   for (const spec of variants) {
     const w = new SectionWriter(sectionsBase, owner);
-    for (const rr of spec.answer ?? []) w.record(rr);
-    for (const rr of spec.authority ?? []) w.record(rr);
-    for (const rr of spec.additional ?? []) w.record(rr);
-    if (w.pos > MAX_VARIANT_BYTES) throw new Error(`answer for ${owner} type ${spec.qtype} is ${w.pos} bytes, over the ${MAX_VARIANT_BYTES} byte limit`);
-    encoded.push({ spec, bytes: Buffer.from(w.buf.subarray(0, w.pos)) });
+    // A DNS message is at most 65535 bytes (RFC 1035 4.2.2): a huge record set (a headless
+    // service with thousands of endpoints) keeps the records that fit, additional ones first
+    // to go. Over UDP such an answer is truncated (TC) anyway; over TCP it is as much as fits.
+    let full = false;
+    const fill = (rrs: RR[] | undefined): number => {
+      let n = 0;
+      for (const rr of rrs ?? []) {
+        if (full) break;
+        const at = w.pos;
+        w.record(rr);
+        if (w.pos > MAX_VARIANT_BYTES) {
+          w.rollback(at);
+          full = true;
+          break;
+        }
+        n++;
+      }
+      return n;
+    };
+    const an = fill(spec.answer);
+    const ns = fill(spec.authority);
+    const ar = fill(spec.additional);
+    encoded.push({ spec, bytes: Buffer.from(w.buf.subarray(0, w.pos)), an, ns, ar });
   }
   if (zoneSoa) {
     const w = new SectionWriter(-1, null);
     w.record(zoneSoa, false);
-    encoded.push({ spec: { qtype: QTYPE_ZONE_NEGATIVE, authority: [zoneSoa] }, bytes: Buffer.from(w.buf.subarray(0, w.pos)) });
+    encoded.push({ spec: { qtype: QTYPE_ZONE_NEGATIVE, authority: [zoneSoa] }, bytes: Buffer.from(w.buf.subarray(0, w.pos)), an: 0, ns: 1, ar: 0 });
   }
   const head = align4(ENTRY_HEAD + nameWire.length);
   let size = head + encoded.length * VARIANT_BYTES;
@@ -180,13 +208,13 @@ export function encodeEntry(owner: string, variants: VariantSpec[], zoneSoa?: RR
   out.set(nameWire, ENTRY_HEAD);
   let v = head;
   let data = head + encoded.length * VARIANT_BYTES;
-  for (const { spec, bytes } of encoded) {
+  for (const { spec, bytes, an, ns, ar } of encoded) {
     out.writeUInt16LE(spec.qtype, v);
     out[v + 2] = spec.rcode ?? 0;
     out[v + 3] = spec.aa === false ? 0 : V_FLAG_AA;
-    out.writeUInt16LE(spec.answer?.length ?? 0, v + 4);
-    out.writeUInt16LE(spec.authority?.length ?? 0, v + 6);
-    out.writeUInt16LE(spec.additional?.length ?? 0, v + 8);
+    out.writeUInt16LE(an, v + 4);
+    out.writeUInt16LE(ns, v + 6);
+    out.writeUInt16LE(ar, v + 8);
     out.writeUInt16LE(bytes.length, v + 10);
     out.writeUInt32LE(data, v + 12);
     bytes.copy(out, data);
