@@ -2,7 +2,7 @@
 import { FLAG_AA, HEADER_SIZE, QTYPE, RCODE } from '../dns/constants.ts';
 import type { Query } from '../dns/query.ts';
 import type { ResponseWriter } from '../dns/response.ts';
-import { QTYPE_ZONE_NEGATIVE, V_FLAG_AA } from './layout.ts';
+import { QTYPE_ZONE_NEGATIVE, V_FLAG_AA, V_FLAG_ZONE_SOA } from './layout.ts';
 import {
   type TableReader, variantAn, variantAr, variantData, variantFlags, variantLen, variantNs, variantRcode,
 } from './reader.ts';
@@ -44,9 +44,11 @@ export function answerEntry(table: TableReader, zones: ZoneMatcher, zone: number
     return RCODE.NOERROR;
   }
   const rcode = variantRcode(u8, v);
-  w.start(q, rcode, (variantFlags(u8, v) & V_FLAG_AA) !== 0 ? FLAG_AA : 0);
+  const flags = variantFlags(u8, v);
+  w.start(q, rcode, (flags & V_FLAG_AA) !== 0 ? FLAG_AA : 0);
   const data = variantData(u8, v, entry);
   w.appendRecords(u8, data, data + variantLen(u8, v), variantAn(u8, v), variantNs(u8, v), variantAr(u8, v));
+  if ((flags & V_FLAG_ZONE_SOA) !== 0) appendZoneSoa(table, zones, zone, q, w);
   return rcode;
 }
 

@@ -7,8 +7,8 @@
 // the case the client used.
 import dnsPacket from 'dns-packet';
 import { HEADER_SIZE, typeFromName } from '../dns/constants.ts';
-import { labelsOf, nameToWire } from '../dns/name.ts';
-import { ENTRY_HEAD, QTYPE_ZONE_NEGATIVE, VARIANT_BYTES, V_FLAG_AA, align4 } from './layout.ts';
+import { canonicalName, nameToWire } from '../dns/name.ts';
+import { ENTRY_HEAD, QTYPE_ZONE_NEGATIVE, VARIANT_BYTES, V_FLAG_AA, V_FLAG_ZONE_SOA, align4 } from './layout.ts';
 
 /** A resource record in dns-packet's object form (`data` as dns-packet expects it). */
 export interface RR {
@@ -25,6 +25,8 @@ export interface VariantSpec {
   rcode?: number;
   /** Authoritative answer bit (default true: entries hold our own authoritative data). */
   aa?: boolean;
+  /** Append the zone's SOA to the authority section when answering (see V_FLAG_ZONE_SOA). */
+  zoneSoa?: boolean;
   answer?: RR[];
   authority?: RR[];
   additional?: RR[];
@@ -49,16 +51,9 @@ class SectionWriter {
    * `base` is the absolute message offset of buf[0] (-1: position unknown, so no compression);
    * `owner` seeds the question's suffixes.
    */
-  constructor(base: number, owner: string | null) {
+  constructor(base: number, ownerSuffixes: ReadonlyArray<readonly [string, number]> | null) {
     this.base = base;
-    if (owner !== null) {
-      const labels = labelsOf(owner);
-      let off = HEADER_SIZE;
-      for (let i = 0; i < labels.length; i++) {
-        this.names.set(labels.slice(i).join('.') + '.', off);
-        off += 1 + Buffer.byteLength(labels[i]!);
-      }
-    }
+    if (ownerSuffixes !== null) for (const [suffix, off] of ownerSuffixes) this.names.set(suffix, off);
   }
 
   reset(): void {
@@ -83,10 +78,11 @@ class SectionWriter {
     this.pos += 4;
   }
 
+  /** Writes a name, pointing at an earlier copy of its longest known suffix (RFC 1035 4.1.4). */
   name(name: string, compress: boolean): void {
-    const labels = labelsOf(name);
-    for (let i = 0; i < labels.length; i++) {
-      const suffix = labels.slice(i).join('.') + '.';
+    const n = canonicalName(name);
+    for (let start = 0; start < n.length - 1; ) {
+      const suffix = start === 0 ? n : n.slice(start);
       const at = this.names.get(suffix);
       if (compress && at !== undefined) {
         this.u16(0xc000 | at);
@@ -94,12 +90,25 @@ class SectionWriter {
       }
       const abs = this.base + this.pos;
       if (this.base >= 0 && abs < 0x4000 && at === undefined) this.names.set(suffix, abs);
-      const bytes = Buffer.from(labels[i]!);
+      const dot = n.indexOf('.', start);
+      this.label(n, start, dot);
+      start = dot + 1;
+    }
+    this.u8(0);
+  }
+
+  private label(n: string, from: number, to: number): void {
+    let ascii = true;
+    for (let i = from; i < to; i++) if (n.charCodeAt(i) > 0x7f) ascii = false;
+    if (!ascii) {
+      const bytes = Buffer.from(n.slice(from, to));
       this.u8(bytes.length);
       bytes.copy(this.buf, this.pos);
       this.pos += bytes.length;
+      return;
     }
-    this.u8(0);
+    this.u8(to - from);
+    for (let i = from; i < to; i++) this.buf[this.pos++] = n.charCodeAt(i);
   }
 
   /** One RR; `withOwner` false writes it without its owner (the zone-negative SOA tail). */
@@ -160,6 +169,20 @@ interface EncodedVariant {
   ar: number;
 }
 
+/** Each suffix of the question name (the owner) and its offset in the message. */
+function suffixOffsets(owner: string): Array<[string, number]> {
+  const n = canonicalName(owner);
+  const out: Array<[string, number]> = [];
+  let off = HEADER_SIZE;
+  for (let start = 0; start < n.length - 1; ) {
+    out.push([start === 0 ? n : n.slice(start), off]);
+    const dot = n.indexOf('.', start);
+    off += 1 + Buffer.byteLength(n.slice(start, dot));
+    start = dot + 1;
+  }
+  return out;
+}
+
 /**
  * Builds the entry for `owner`. `zoneSoa`, given only for a zone apex, is the SOA used in the
  * authority section of NXDOMAIN answers below it.
@@ -168,8 +191,9 @@ export function encodeEntry(owner: string, variants: VariantSpec[], zoneSoa?: RR
   const nameWire = nameToWire(owner);
   const sectionsBase = HEADER_SIZE + nameWire.length + 4;
   const encoded: EncodedVariant[] = [];
+  const ownerSuffixes = suffixOffsets(owner);
   for (const spec of variants) {
-    const w = new SectionWriter(sectionsBase, owner);
+    const w = new SectionWriter(sectionsBase, ownerSuffixes);
     // A DNS message is at most 65535 bytes (RFC 1035 4.2.2): a huge record set (a headless
     // service with thousands of endpoints) keeps the records that fit, additional ones first
     // to go. Over UDP such an answer is truncated (TC) anyway; over TCP it is as much as fits.
@@ -211,7 +235,7 @@ export function encodeEntry(owner: string, variants: VariantSpec[], zoneSoa?: RR
   for (const { spec, bytes, an, ns, ar } of encoded) {
     out.writeUInt16LE(spec.qtype, v);
     out[v + 2] = spec.rcode ?? 0;
-    out[v + 3] = spec.aa === false ? 0 : V_FLAG_AA;
+    out[v + 3] = (spec.aa === false ? 0 : V_FLAG_AA) | (spec.zoneSoa ? V_FLAG_ZONE_SOA : 0);
     out.writeUInt16LE(an, v + 4);
     out.writeUInt16LE(ns, v + 6);
     out.writeUInt16LE(ar, v + 8);

@@ -25,6 +25,12 @@ export const ENTRY_HEAD = 4;
 /** Variant: u16 qtype, u8 rcode, u8 flags, u16 an, u16 ns, u16 ar, u16 len, u32 dataOffset. */
 export const VARIANT_BYTES = 16;
 export const V_FLAG_AA = 1;
+/**
+ * The answer ends with the zone's SOA in the authority section (NODATA, RFC 2308 2.2), written
+ * at answer time from the apex entry rather than stored in every entry (it is the same SOA for
+ * every name of the zone, so storing it once saves about 60 bytes per name).
+ */
+export const V_FLAG_ZONE_SOA = 2;
 
 /** Variant for every query type not listed separately (NODATA, or a CNAME). */
 export const QTYPE_DEFAULT = 0;

@@ -3,7 +3,7 @@
 // records touch are rebuilt, plus the empty non-terminals above them and the entries whose
 // additional section lists their addresses. Cost is proportional to the change, not the zone.
 import { QTYPE, RCODE, typeFromName } from '../dns/constants.ts';
-import { canonicalName, isSubdomain, labelsOf, nameToWire } from '../dns/name.ts';
+import { canonicalName, nameToWire } from '../dns/name.ts';
 import { type RR, type VariantSpec, encodeEntry } from './entry.ts';
 import { QTYPE_DEFAULT } from './layout.ts';
 import type { TableWriter } from './writer.ts';
@@ -26,9 +26,47 @@ export function defaultSoa(zone: string, ttl: number, serial: number): RR {
   };
 }
 
+/**
+ * owner -> records it contributes at one name. Almost every name has a single owner, so that
+ * case is a plain pair and a Map is made only for a second owner (a Map per name would be most
+ * of the store's memory at 100,000 endpoints).
+ */
+class Owners {
+  private owner: string | null = null;
+  private list: RR[] | null = null;
+  private more: Map<string, RR[]> | null = null;
+
+  get size(): number {
+    return this.more ? this.more.size : this.owner === null ? 0 : 1;
+  }
+
+  set(owner: string, list: RR[]): void {
+    if (this.more) this.more.set(owner, list);
+    else if (this.owner === null || this.owner === owner) {
+      this.owner = owner;
+      this.list = list;
+    } else {
+      this.more = new Map([[this.owner, this.list!], [owner, list]]);
+      this.owner = null;
+      this.list = null;
+    }
+  }
+
+  delete(owner: string): void {
+    if (this.more) this.more.delete(owner);
+    else if (this.owner === owner) {
+      this.owner = null;
+      this.list = null;
+    }
+  }
+
+  lists(): Iterable<RR[]> {
+    return this.more ? this.more.values() : this.list ? [this.list] : [];
+  }
+}
+
 interface NameState {
-  /** owner -> records it contributes at this name. */
-  byOwner: Map<string, RR[]>;
+  byOwner: Owners;
   /** Names with records strictly below this one (to keep it as an empty non-terminal). */
   below: number;
 }
@@ -43,10 +81,12 @@ export class RecordStore {
   /** target name -> names whose answers embed its data (SRV/MX/NS targets, CNAMEs), counted. */
   private readonly dependents = new Map<string, Map<string, number>>();
   private readonly dirty = new Set<string>();
+  private readonly zoneSuffixes: Array<[string, string]>;
 
   constructor(writer: TableWriter, zoneSoas: RR[]) {
     this.writer = writer;
     this.zones = new Map(zoneSoas.map((soa) => [canonicalName(soa.name), { ...soa, name: canonicalName(soa.name) }]));
+    this.zoneSuffixes = [...this.zones.keys()].sort((a, b) => b.length - a.length).map((z) => [z, `.${z}`]);
     for (const apex of this.zones.keys()) {
       this.state(apex);
       this.dirty.add(apex);
@@ -59,7 +99,12 @@ export class RecordStore {
    * NXDOMAIN (RFC 8020). Names outside all zones are an error.
    */
   set(owner: string, records: RR[], names: string[] = []): void {
-    const next = records.map((rr) => ({ ...rr, name: canonicalName(rr.name), type: rr.type.toUpperCase() }));
+    const next = records.map((rr) => {
+      const name = canonicalName(rr.name);
+      const type = rr.type.toUpperCase();
+      // Most sources already give canonical records: keep those objects rather than copies.
+      return name === rr.name && type === rr.type ? rr : { ...rr, name, type };
+    });
     const bare = names.map(canonicalName);
     for (const name of [...next.map((rr) => rr.name), ...bare]) {
       if (!this.zoneOf(name)) throw new Error(`${name} is outside the zones ${[...this.zones.keys()].join(' ')}`);
@@ -151,14 +196,14 @@ export class RecordStore {
         const additional = target ? dedupe(set.flatMap((rr) => this.addresses(target(rr.data)))) : [];
         variants.push({ qtype: typeFromName(type)!, answer: set, additional });
       }
-      variants.push({ qtype: QTYPE_DEFAULT, rcode: RCODE.NOERROR, authority: [soa] });
+      variants.push({ qtype: QTYPE_DEFAULT, rcode: RCODE.NOERROR, zoneSoa: true });
     }
     return encodeEntry(name, variants, name === zone ? soa : undefined);
   }
 
   private typesAt(name: string): Map<string, RR[]> {
     const types = new Map<string, RR[]>();
-    for (const list of this.names.get(name)?.byOwner.values() ?? []) {
+    for (const list of this.names.get(name)?.byOwner.lists() ?? []) {
       for (const rr of list) {
         let set = types.get(rr.type);
         if (!set) types.set(rr.type, (set = []));
@@ -192,7 +237,7 @@ export class RecordStore {
 
   private state(name: string): NameState {
     let st = this.names.get(name);
-    if (!st) this.names.set(name, (st = { byOwner: new Map(), below: 0 }));
+    if (!st) this.names.set(name, (st = { byOwner: new Owners(), below: 0 }));
     return st;
   }
 
@@ -217,20 +262,21 @@ export class RecordStore {
   /** A name gained (+1) or lost (-1) its records: its ancestors up to the apex count it. */
   private adjustAncestors(name: string, delta: number): void {
     const zone = this.zoneOf(name)!;
-    const labels = labelsOf(name);
-    const depth = labelsOf(zone).length;
-    for (let i = 1; i < labels.length - depth + 1; i++) {
-      const parent = i === labels.length ? '.' : labels.slice(i).join('.') + '.';
+    // Walk up by cutting the first label off, until the apex has been counted.
+    for (let at = name; at !== zone; ) {
+      const dot = at.indexOf('.');
+      const parent = dot === at.length - 1 ? '.' : at.slice(dot + 1);
       const st = this.state(parent);
       st.below += delta;
       this.dirty.add(parent);
+      at = parent;
     }
   }
 
+  /** The longest zone holding `name` (zones sorted longest first, suffixes made once). */
   private zoneOf(name: string): string | null {
-    let best: string | null = null;
-    for (const z of this.zones.keys()) if (isSubdomain(name, z) && (best === null || z.length > best.length)) best = z;
-    return best;
+    for (const [z, dotted] of this.zoneSuffixes) if (z === '.' || name === z || name.endsWith(dotted)) return z;
+    return null;
   }
 }
 
