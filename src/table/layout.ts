@@ -1,5 +1,6 @@
 // Byte layout of the record table shared between the primary (one writer) and the workers
-// (many readers). Everything a reader needs is in the SharedArrayBuffer; see README.md here.
+// (many readers). Everything a reader needs is in the SharedArrayBuffer; the top-level README
+// ("How it works") describes the design.
 
 /** Header: 16 Int32 slots (64 bytes). */
 export const HEADER_BYTES = 64;
