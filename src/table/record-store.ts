@@ -157,17 +157,21 @@ export class RecordStore {
     if (count === 0) return 0;
     const names = [...this.dirty];
     this.dirty.clear();
-    this.writer.batch(() => {
-      for (const name of names) {
-        const st = this.names.get(name);
-        const apex = this.zones.has(name);
-        if (!st || (st.byOwner.size === 0 && st.below === 0 && !apex)) {
-          this.names.delete(name);
-          this.writer.remove(nameToWire(name));
-          continue;
-        }
-        this.writer.put(this.encode(name));
+    // Encode first, outside the batch: readers only wait (seqlock) while entries are stored.
+    const puts: Uint8Array[] = [];
+    const removes: Uint8Array[] = [];
+    for (const name of names) {
+      const st = this.names.get(name);
+      if (!st || (st.byOwner.size === 0 && st.below === 0 && !this.zones.has(name))) {
+        this.names.delete(name);
+        removes.push(nameToWire(name));
+      } else {
+        puts.push(this.encode(name));
       }
+    }
+    this.writer.batch(() => {
+      for (const wire of removes) this.writer.remove(wire);
+      for (const entry of puts) this.writer.put(entry);
     });
     return count;
   }

@@ -156,18 +156,21 @@ export class TableWriter {
   }
 
   /**
-   * Copies every live entry into a new buffer sized for the live data plus `extraBytes`, with
-   * slots for at least twice the live names. Deleted names are dropped for good.
+   * Copies every live entry into a new buffer sized for the live data plus `extraBytes` (and
+   * half again), with slots for at least twice the live names. Deleted names are dropped for good.
    */
   private grow(extraBytes: number, extraNames: number): void {
     const oldU8 = this.u8;
     const oldI32 = this.i32;
     const live: Array<[string, Placed]> = [];
     for (const [key, p] of this.names) if (p.offset > 0) live.push([key, p]);
+    // Slots: a power of two (the hash mask), at most a third used after a move, so the next
+    // move (at half) is geometric too and probes stay short.
+    // Arena: live data plus half again, in 64 KiB steps; growth is geometric either way, and
+    // at 100,000 endpoints doubling would leave most of a 150 MB buffer empty.
     let slots = MIN_SLOTS;
-    while (slots < (live.length + extraNames) * 4) slots *= 2;
-    let arena = MIN_ARENA;
-    while (arena < (this.liveBytes + extraBytes) * 2) arena *= 2;
+    while (slots < (live.length + extraNames) * 3) slots *= 2;
+    const arena = Math.max(MIN_ARENA, Math.ceil(((this.liveBytes + extraBytes) * 1.5) / 65536) * 65536);
     const ready = Atomics.load(oldI32, H_READY);
     const generation = Atomics.load(oldI32, H_GENERATION);
     const seq = Atomics.load(oldI32, H_SEQ);
