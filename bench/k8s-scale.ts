@@ -2,22 +2,23 @@
 // (test/fake-apiserver), on loopback:
 //
 //   node bench/k8s-scale.ts [--sizes 10x100,10000x100000] [--events 200] [--slice-events 20]
-//       [--duration 5] [--rounds 3] [--concurrency 32] [--warmup 1] [--queries 10000]
-//       [--settle-ms 2000] [--seed 1] [--cpu-prof DIR] [--out FILE] [--json]
+//       [--duration 5] [--rounds 3] [--concurrency 32 | --rate QPS] [--warmup 1] [--queries 10000]
+//       [--settle-ms 2000] [--seed 1] [--no-gc] [--skip-load] [--cpu-prof DIR] [--out FILE] [--json]
 //
 // A size is SERVICESxENDPOINTS[xNAMESPACES]. For each size:
 //   1. a fake API server is started and loaded with the synthetic cluster (bench/synthetic-cluster.ts);
-//   2. kdns -workers 2, then -workers 1, is started against it: time from spawn to the
-//      `[INFO] plugin/kubernetes: serving` line and to the banner, the table size from that line,
-//      and VmRSS after a settle pause (the -workers 1 instance stays up);
-//   3. event -> answer latency: a Service's ClusterIP is changed (--events times) and a headless
-//      Service's EndpointSlice gets a new endpoint (--slice-events times); after each write, kdns
-//      is polled over UDP every ~1 ms until it answers with the new address.
-// Then closed-loop load (bench/loadgen.ts) runs against every size's kdns, interleaved round by
-// round with the order alternating, with the same duration, concurrency and query mix.
-// Writes bench/out/k8s-scale-<time>.json and prints markdown tables.
+//   2. kdns -workers 2, then -workers 1, is started against it: time from spawn to the end of the
+//      lists, to the `[INFO] plugin/kubernetes: serving` line and to the banner; the table size from
+//      that line; VmRSS after a settle pause, and again after a forced GC (the -workers 1 instance
+//      stays up);
+//   3. event -> answer latency: a Service's ClusterIP is changed (--events times), and an endpoint
+//      is added to a headless Service's EndpointSlice and removed again (--slice-events times);
+//      after each write, kdns is polled over UDP every ~1 ms until its answer shows the change.
+// Then load (bench/loadgen.ts; closed loop, or open loop with --rate) runs against every size's
+// kdns, interleaved round by round with the order alternating, with the same duration,
+// concurrency and query mix. Writes bench/out/k8s-scale-<time>.json and prints markdown tables.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -52,6 +53,11 @@ export interface K8sScaleOptions {
   duration?: number;
   rounds?: number;
   concurrency?: number;
+  /**
+   * Open loop at this many queries/s instead of closed loop: for CPU µs/query at equal load,
+   * which is steadier than closed-loop QPS on a shared 2-core VM (see bench/README.md).
+   */
+  rate?: number;
   warmup?: number;
   /** Lines of the query list per size, default 10000. */
   queries?: number;
@@ -64,6 +70,12 @@ export interface K8sScaleOptions {
   startTimeoutMs?: number;
   /** Run kdns with --cpu-prof, profiles into this directory. */
   cpuProfDir?: string;
+  /**
+   * Also measure memory after forcing a full GC of kdns's primary thread, through the inspector
+   * (kdns then runs with --inspect=127.0.0.1:0). Default true: without it, uncollected garbage
+   * from the initial sync swamps differences such as the cost of one worker.
+   */
+  gc?: boolean;
   /** Skip the load phase (sync, memory and events only). */
   skipLoad?: boolean;
   /** JSON report path; default bench/out/k8s-scale-<time>.json. */
@@ -73,6 +85,8 @@ export interface K8sScaleOptions {
 
 export interface StartupResult {
   workers: number;
+  /** Spawn -> `synced with the API server` (every list done; the table is built after this). */
+  listedMs: number;
   /** Spawn -> `[INFO] plugin/kubernetes: serving` line. */
   servingMs: number;
   /** Spawn -> the `kdns-` banner (listening). */
@@ -84,6 +98,12 @@ export interface StartupResult {
   /** VmRSS / VmHWM after the settle pause, KiB. */
   rssKiB: number;
   hwmKiB: number;
+  /**
+   * After a full GC of the primary thread (forced over the inspector): VmRSS, and the primary's
+   * V8 heap in use and ArrayBuffer/SharedArrayBuffer bytes (the record table lives there).
+   * null with `gc: false` or when the inspector could not be reached.
+   */
+  afterGc: { rssKiB: number; heapUsedKiB: number; arrayBuffersKiB: number } | null;
 }
 
 export interface LatencyStats {
@@ -105,8 +125,16 @@ export interface SizeReport {
   /** Time to load the cluster into the fake API server (not a kdns figure). */
   apiLoadMs: number;
   startup: StartupResult[];
-  rss: { workers1KiB: number; workers2KiB: number; perWorkerKiB: number; overSmallestKiB: number | null };
-  events: { clusterIP: LatencyStats; slice: LatencyStats };
+  /** -workers 1 and 2, settled (and after a forced GC); per worker = w2 - w1; over smallest = w1 - smallest size's w1. */
+  rss: {
+    workers1KiB: number;
+    workers2KiB: number;
+    perWorkerKiB: number;
+    overSmallestKiB: number | null;
+    afterGc: { workers1KiB: number; workers2KiB: number; perWorkerKiB: number; overSmallestKiB: number | null } | null;
+  };
+  /** slice: an endpoint added to a headless Service (its name appears); sliceRemove: that slice put back (the name goes, NXDOMAIN). */
+  events: { clusterIP: LatencyStats; slice: LatencyStats; sliceRemove: LatencyStats };
   load: LoadSummary | null;
 }
 
@@ -121,15 +149,19 @@ export interface LoadSummary {
   timeouts: number;
   sent: number;
   answered: number;
+  /** Open loop: some round sent < 97% of the rate (the generator, not kdns, was the limit). */
+  generatorLag: boolean;
 }
 
 export interface K8sScaleReport {
   startedAt: string;
   machine: { cpus: number; model: string; kernel: string; node: string; memMiB: number };
-  config: Omit<Required<K8sScaleOptions>, 'log' | 'cpuProfDir' | 'out'> & { cpuProfDir: string | null };
+  /** The kdns measured: HEAD, and whether src/ had uncommitted changes. */
+  source: { commit: string; dirtySrcFiles: number };
+  config: Omit<Required<K8sScaleOptions>, 'log' | 'cpuProfDir' | 'out' | 'rate'> & { cpuProfDir: string | null; rate: number | null };
   sizes: SizeReport[];
   /** Largest over smallest size: median over rounds of the per-round QPS ratio. */
-  ratio: { label: string; qps: number; qpsPerRound: number[]; cpuPerQuery: number | null } | null;
+  ratio: { label: string; qps: number; qpsPerRound: number[]; cpuPerQuery: number | null; cpuPerQueryPerRound: number[] } | null;
   markdown: string;
   outFile: string;
   wallS: number;
@@ -142,12 +174,16 @@ interface Kdns {
   pid: number;
   port: number;
   dir: string;
-  startup: Omit<StartupResult, 'rssKiB' | 'hwmKiB'>;
+  startup: Omit<StartupResult, 'rssKiB' | 'hwmKiB' | 'afterGc'>;
+  /** ws:// URL of the inspector when started with one. */
+  inspector: string | null;
   stop(): Promise<void>;
 }
 
 const SERVING_RE = /^\[INFO\] plugin\/kubernetes: serving (\d+) services, (\d+) endpointslices, (\d+) namespaces, (\d+) pods; table (\d+) names, (\d+) bytes$/m;
 const BANNER_RE = /^kdns-/m;
+const LISTED_RE = /^\[INFO\] plugin\/kubernetes: synced with the API server/m;
+const INSPECTOR_RE = /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/\S+)/;
 
 function corefile(port: number, apiUrl: string): string {
   return `.:${port} {
@@ -161,12 +197,14 @@ function corefile(port: number, apiUrl: string): string {
 `;
 }
 
-async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: number; cpuProfDir: string | null }): Promise<Kdns> {
+async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: number; cpuProfDir: string | null; inspect: boolean }): Promise<Kdns> {
   const port = await freePort('127.0.0.1');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdns-k8s-scale-'));
   const conf = path.join(dir, 'Corefile');
   fs.writeFileSync(conf, corefile(port, apiUrl));
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
+  // Port 0: the inspector picks a free loopback port and prints it on stderr.
+  if (opts.inspect) nodeArgs.push('--inspect=127.0.0.1:0');
   const t0 = performance.now();
   const proc = spawn(process.execPath, [...nodeArgs, BIN, '-conf', conf, '-workers', String(workers)], {
     cwd: ROOT,
@@ -174,6 +212,7 @@ async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: num
   });
   let out = '';
   let err = '';
+  let listedAt = 0;
   let servingAt = 0;
   let bannerAt = 0;
   let exited = false;
@@ -198,6 +237,7 @@ async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: num
       const timer = setTimeout(() => reject(new Error(`kdns -workers ${workers} not synced and listening after ${opts.timeoutMs} ms\nstdout: ${out.slice(-2000)}\nstderr: ${err.slice(-2000)}`)), opts.timeoutMs);
       const check = (): void => {
         const now = performance.now();
+        if (!listedAt && LISTED_RE.test(out)) listedAt = now;
         if (!servingAt && SERVING_RE.test(out)) servingAt = now;
         if (!bannerAt && BANNER_RE.test(out)) bannerAt = now;
         if (servingAt && bannerAt) {
@@ -229,8 +269,10 @@ async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: num
     pid: proc.pid!,
     port,
     dir,
+    inspector: INSPECTOR_RE.exec(err)?.[1] ?? null,
     startup: {
       workers,
+      listedMs: listedAt ? Math.round(listedAt - t0) : NaN,
       servingMs: Math.round(servingAt - t0),
       bannerMs: Math.round(bannerAt - t0),
       startedUnsynced: /starting without a sync/.test(out),
@@ -248,6 +290,40 @@ export function processMemoryKiB(pid: number): { rss: number; hwm: number } {
   return { rss: get('VmRSS'), hwm: get('VmHWM') };
 }
 
+/**
+ * Forces a full GC on the primary thread of a process started with --inspect, and returns its
+ * process.memoryUsage() (Chrome DevTools Protocol over the inspector's WebSocket, loopback only).
+ */
+async function gcOverInspector(wsUrl: string, timeoutMs = 30_000): Promise<NodeJS.MemoryUsage> {
+  assertLoopback(new URL(wsUrl).hostname);
+  const ws = new WebSocket(wsUrl);
+  const pending = new Map<number, (m: { result?: unknown; error?: { message: string } }) => void>();
+  ws.onmessage = (ev) => {
+    const m = JSON.parse(String(ev.data)) as { id?: number; result?: unknown; error?: { message: string } };
+    if (m.id !== undefined) pending.get(m.id)?.(m);
+  };
+  let nextId = 0;
+  const call = (method: string, params: Record<string, unknown> = {}): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const id = ++nextId;
+      pending.set(id, (m) => (m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result)));
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  const timer = setTimeout(() => ws.close(), timeoutMs);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      ws.onopen = () => resolve();
+      ws.onerror = () => reject(new Error(`cannot connect to ${wsUrl}`));
+    });
+    await call('HeapProfiler.collectGarbage');
+    const r = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result: { value: string } };
+    return JSON.parse(r.result.value) as NodeJS.MemoryUsage;
+  } finally {
+    clearTimeout(timer);
+    ws.close();
+  }
+}
+
 // ---- event -> answer ----
 
 /**
@@ -258,7 +334,7 @@ class Poller {
   private readonly sock: dgram.Socket;
   private readonly port: number;
   private id = 0;
-  private waiter: { done: (a: dnsPacket.Answer[]) => boolean; resolve: (t: number) => void } | null = null;
+  private waiter: { done: (reply: dnsPacket.Packet) => boolean; resolve: (t: number) => void } | null = null;
 
   constructor(port: number) {
     assertLoopback('127.0.0.1');
@@ -269,13 +345,13 @@ class Poller {
       const w = this.waiter;
       if (!w) return;
       const now = performance.now();
-      let answers: dnsPacket.Answer[];
+      let reply: dnsPacket.Packet;
       try {
-        answers = dnsPacket.decode(msg).answers ?? [];
+        reply = dnsPacket.decode(msg);
       } catch {
         return;
       }
-      if (w.done(answers)) {
+      if (w.done(reply)) {
         this.waiter = null;
         w.resolve(now);
       }
@@ -286,7 +362,7 @@ class Poller {
     await new Promise<void>((resolve) => this.sock.bind(0, '127.0.0.1', () => resolve()));
   }
 
-  until(name: string, type: 'A' | 'AAAA', done: (a: dnsPacket.Answer[]) => boolean, timeoutMs: number): Promise<number> {
+  until(name: string, type: 'A' | 'AAAA', done: (reply: dnsPacket.Packet) => boolean, timeoutMs: number): Promise<number> {
     return new Promise((resolve) => {
       const finish = (t: number): void => {
         clearInterval(tick);
@@ -311,7 +387,8 @@ class Poller {
   }
 }
 
-const hasAddress = (ip: string) => (answers: dnsPacket.Answer[]): boolean => answers.some((a) => (a.type === 'A' || a.type === 'AAAA') && a.data === ip);
+const hasAddress = (ip: string) => (reply: dnsPacket.Packet): boolean => (reply.answers ?? []).some((a) => (a.type === 'A' || a.type === 'AAAA') && a.data === ip);
+const isNxdomain = (reply: dnsPacket.Packet): boolean => (reply as { rcode?: string }).rcode === 'NXDOMAIN';
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -386,32 +463,40 @@ async function measureEvents(
     }
     const clusterIP = latencyStats(samples, applies, failed);
 
-    const sSamples: number[] = [];
-    const sApplies: number[] = [];
-    let sFailed = 0;
+    // Each slice change is undone right after (and that is timed too), so the load phase later
+    // queries the cluster as generated: a headless answer that grew past 512 bytes would be
+    // truncated and change the query mix.
+    const add = { samples: [] as number[], applies: [] as number[], failed: 0 };
+    const del = { samples: [] as number[], applies: [] as number[], failed: 0 };
+    const timed = async (into: typeof add, obj: K8sJson, name: string, done: (reply: dnsPacket.Packet) => boolean): Promise<void> => {
+      const t0 = performance.now();
+      const answered = poller.until(name, 'A', done, opts.timeoutMs);
+      await api.client.apply(obj as never);
+      into.applies.push(performance.now() - t0);
+      const t = await answered;
+      if (Number.isNaN(t)) into.failed++;
+      else into.samples.push(t - t0);
+    };
     for (let j = 0; j < opts.sliceEvents && headless.length > 0; j++) {
       const f = headless[(j * 31 + opts.seed) % headless.length]!;
-      const slices = sliceObjects.get(key(f)) ?? [];
       // A slice with room (the controller would start a new one at 100).
-      const slice = slices.find((s) => s.addressType === 'IPv4' && ((s.endpoints as unknown[] | null)?.length ?? 0) < 100);
+      const slice = (sliceObjects.get(key(f)) ?? []).find((x) => x.addressType === 'IPv4' && ((x.endpoints as unknown[] | null)?.length ?? 0) < 100);
       if (!slice) continue;
       const ip = sparePodIP(j);
       const next = clone(slice);
       const eps = ((next.endpoints as unknown[] | null) ?? []) as Record<string, unknown>[];
       eps.push({ addresses: [ip], conditions: { ready: true, serving: true, terminating: false }, targetRef: { kind: 'Pod', namespace: f.namespace, name: `${f.name}-bench-${j}` }, nodeName: 'node-0' });
       next.endpoints = eps;
-      // Headless names for an endpoint without a hostname: the dashed address.
+      // The name of an endpoint without a hostname: its dashed address.
       const name = `${ip.replaceAll('.', '-')}.${fq(f)}`;
-      const t0 = performance.now();
-      const answered = poller.until(name, 'A', hasAddress(ip), opts.timeoutMs);
-      await api.client.apply(next as never);
-      sApplies.push(performance.now() - t0);
-      const t = await answered;
-      if (Number.isNaN(t)) sFailed++;
-      else sSamples.push(t - t0);
-      slices[slices.indexOf(slice)] = next;
+      await timed(add, next, name, hasAddress(ip));
+      await timed(del, slice, name, isNxdomain);
     }
-    return { clusterIP, slice: latencyStats(sSamples, sApplies, sFailed) };
+    return {
+      clusterIP,
+      slice: latencyStats(add.samples, add.applies, add.failed),
+      sliceRemove: latencyStats(del.samples, del.applies, del.failed),
+    };
   } finally {
     poller.close();
   }
@@ -424,6 +509,18 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function sourceState(): K8sScaleReport['source'] {
+  const git = (args: string[]): string => {
+    try {
+      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return '';
+    }
+  };
+  const dirty = git(['status', '--porcelain', '--', 'src', 'bin', 'workers']);
+  return { commit: git(['rev-parse', '--short', 'HEAD']) || 'unknown', dirtySrcFiles: dirty ? dirty.split('\n').length : 0 };
 }
 
 function machine(): K8sScaleReport['machine'] {
@@ -449,28 +546,51 @@ function renderMarkdown(r: Omit<K8sScaleReport, 'markdown' | 'outFile' | 'wallS'
   const c = r.config;
   L.push(`Machine: ${r.machine.cpus} CPUs (${r.machine.model}), ${r.machine.memMiB} MiB, Linux ${r.machine.kernel}, Node ${r.machine.node}`);
   L.push('');
-  L.push('### Start-up and memory');
+  L.push(`kdns: ${r.source.commit}${r.source.dirtySrcFiles ? ` + ${r.source.dirtySrcFiles} uncommitted files in src/` : ''}`);
   L.push('');
-  L.push('| cluster | slices | ns | table names | table MiB | sync ms (w1) | listening ms (w1) | sync ms (w2) | RSS w1 MiB | RSS w2 MiB | per worker MiB | w1 RSS over smallest MiB |');
-  L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  L.push('### Start-up (ms from spawn; w1 = -workers 1, w2 = -workers 2)');
+  L.push('');
+  L.push('| cluster | slices | namespaces | table names | table MiB | lists done w1 | serving w1 | listening w1 | serving w2 | listening w2 | fake API load |');
+  L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of r.sizes) {
     const w1 = s.startup.find((x) => x.workers === 1)!;
     const w2 = s.startup.find((x) => x.workers === 2)!;
-    L.push(`| ${s.label} | ${int(s.cluster.slices)} | ${s.cluster.namespaces} | ${int(w1.table.names)} | ${mib(w1.table.bytes / 1024)} | ${w1.servingMs} | ${w1.bannerMs}${w1.startedUnsynced ? ' (unsynced)' : ''} | ${w2.servingMs} | ${mib(s.rss.workers1KiB)} | ${mib(s.rss.workers2KiB)} | ${mib(s.rss.perWorkerKiB)} | ${s.rss.overSmallestKiB === null ? '–' : mib(s.rss.overSmallestKiB)} |`);
+    const unsynced = (x: StartupResult): string => (x.startedUnsynced ? ' (before sync)' : '');
+    L.push(`| ${s.label} | ${int(s.cluster.slices)} | ${s.cluster.namespaces} | ${int(w1.table.names)} | ${mib(w1.table.bytes / 1024)} | ${w1.listedMs} | ${w1.servingMs} | ${w1.bannerMs}${unsynced(w1)} | ${w2.servingMs} | ${w2.bannerMs}${unsynced(w2)} | ${s.apiLoadMs} |`);
   }
   L.push('');
-  L.push(`### Event → answer latency (ms; API write to the first UDP answer with the new address, polled every ~1 ms)`);
+  L.push(`### Memory (MiB; VmRSS ${c.settleMs} ms after start-up${c.gc ? ', and after a forced full GC of the primary thread' : ''})`);
+  L.push('');
+  if (c.gc) {
+    L.push('| cluster | RSS w1 | RSS w2 | after GC w1 | after GC w2 | per worker (after GC) | w1 over smallest (after GC) | primary heap used | array buffers | peak RSS w1 |');
+    L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  } else {
+    L.push('| cluster | RSS w1 | RSS w2 | per worker | w1 over smallest | peak RSS w1 |');
+    L.push('|---|---:|---:|---:|---:|---:|');
+  }
+  for (const s of r.sizes) {
+    const w1 = s.startup.find((x) => x.workers === 1)!;
+    const g = s.rss.afterGc;
+    if (c.gc && g && w1.afterGc) {
+      L.push(`| ${s.label} | ${mib(s.rss.workers1KiB)} | ${mib(s.rss.workers2KiB)} | ${mib(g.workers1KiB)} | ${mib(g.workers2KiB)} | ${mib(g.perWorkerKiB)} | ${g.overSmallestKiB === null ? '–' : mib(g.overSmallestKiB)} | ${mib(w1.afterGc.heapUsedKiB)} | ${mib(w1.afterGc.arrayBuffersKiB)} | ${mib(w1.hwmKiB)} |`);
+    } else {
+      L.push(`| ${s.label} | ${mib(s.rss.workers1KiB)} | ${mib(s.rss.workers2KiB)} | ${mib(s.rss.perWorkerKiB)} | ${s.rss.overSmallestKiB === null ? '–' : mib(s.rss.overSmallestKiB)} | ${mib(w1.hwmKiB)} |`);
+    }
+  }
+  L.push('');
+  L.push(`### Event → answer latency (ms from the API write to the first UDP answer that shows the change; kdns polled every ~1 ms)`);
   L.push('');
   L.push('| cluster | change | n | failed | p50 | p90 | p99 | max | API write p50 |');
   L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of r.sizes) {
-    for (const [what, e] of [['Service ClusterIP', s.events.clusterIP], ['headless EndpointSlice', s.events.slice]] as const) {
+    for (const [what, e] of [['Service ClusterIP changed', s.events.clusterIP], ['headless endpoint added', s.events.slice], ['headless endpoint removed', s.events.sliceRemove]] as const) {
       L.push(`| ${s.label} | ${what} | ${e.count} | ${e.failed} | ${ms(e.p50)} | ${ms(e.p90)} | ${ms(e.p99)} | ${ms(e.max)} | ${ms(e.applyP50)} |`);
     }
   }
   if (r.sizes.some((s) => s.load)) {
     L.push('');
-    L.push(`### Query throughput (closed loop, ${c.concurrency} outstanding, ${c.duration} s × ${c.rounds} rounds interleaved, -workers 1, ${c.queries}-line query mix)`);
+    const mode = c.rate ? `open loop at ${c.rate} queries/s` : `closed loop, ${c.concurrency} outstanding`;
+    L.push(`### Query throughput (${mode}, ${c.duration} s × ${c.rounds} rounds interleaved, -workers 1, ${c.queries}-line query mix)`);
     L.push('');
     L.push('| cluster | QPS median (min–max) | p50 ms | p99 ms | CPU µs/query | NOERROR | NXDOMAIN | other | truncated | timeouts |');
     L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -479,11 +599,19 @@ function renderMarkdown(r: Omit<K8sScaleReport, 'markdown' | 'outFile' | 'wallS'
       if (!l) continue;
       const other = l.answered - (l.rcodes.NOERROR ?? 0) - (l.rcodes.NXDOMAIN ?? 0);
       const pct = (x: number): string => `${((100 * x) / Math.max(1, l.answered)).toFixed(1)}%`;
-      L.push(`| ${s.label} | ${l.qpsMedian} (${Math.min(...l.qps)}–${Math.max(...l.qps)}) | ${l.latencyMs.p50} | ${l.latencyMs.p99} | ${l.cpuUsPerQuery ?? '–'} | ${pct(l.rcodes.NOERROR ?? 0)} | ${pct(l.rcodes.NXDOMAIN ?? 0)} | ${other} | ${l.truncated} | ${l.timeouts} |`);
+      L.push(`| ${s.label} | ${Math.round(l.qpsMedian)} (${Math.min(...l.qps)}–${Math.max(...l.qps)}) | ${l.latencyMs.p50.toFixed(3)} | ${l.latencyMs.p99.toFixed(3)} | ${l.cpuUsPerQuery ?? '–'} | ${pct(l.rcodes.NOERROR ?? 0)} | ${pct(l.rcodes.NXDOMAIN ?? 0)} | ${other} | ${l.truncated} | ${l.timeouts} |`);
     }
     if (r.ratio) {
       L.push('');
-      L.push(`QPS ${r.ratio.label}: **${r.ratio.qps.toFixed(2)}×** (median of per-round ratios ${r.ratio.qpsPerRound.map((x) => x.toFixed(2)).join(', ')}); CPU/query ${r.ratio.cpuPerQuery === null ? '–' : `${r.ratio.cpuPerQuery.toFixed(2)}×`}`);
+      const list = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(', ');
+      L.push(
+        `QPS ${r.ratio.label}: **${r.ratio.qps.toFixed(2)}×** (median of per-round ratios ${list(r.ratio.qpsPerRound)}); ` +
+          `CPU/query ${r.ratio.cpuPerQuery === null ? '–' : `**${r.ratio.cpuPerQuery.toFixed(2)}×** (${list(r.ratio.cpuPerQueryPerRound)})`}`,
+      );
+    }
+    if (r.sizes.some((s) => s.load?.generatorLag)) {
+      L.push('');
+      L.push('WARNING: the generator fell behind the offered rate in some round; lower --rate.');
     }
   }
   return L.join('\n');
@@ -506,6 +634,7 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
     duration: opts.duration ?? 5,
     rounds: opts.rounds ?? 3,
     concurrency: opts.concurrency ?? 32,
+    rate: opts.rate ?? null,
     warmup: opts.warmup ?? 1,
     queries: opts.queries ?? 10_000,
     settleMs: opts.settleMs ?? 2000,
@@ -513,6 +642,7 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
     eventTimeoutMs: opts.eventTimeoutMs ?? 5000,
     startTimeoutMs: opts.startTimeoutMs ?? 180_000,
     skipLoad: opts.skipLoad ?? false,
+    gc: opts.gc ?? true,
     cpuProfDir: opts.cpuProfDir ?? null,
   };
   if (cfg.sizes.length === 0) throw new Error('no sizes');
@@ -540,12 +670,24 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
 
       const startup: StartupResult[] = [];
       for (const workers of [2, 1]) {
-        const k = await startKdns(api.url, workers, { timeoutMs: cfg.startTimeoutMs, cpuProfDir: cfg.cpuProfDir });
+        const k = await startKdns(api.url, workers, { timeoutMs: cfg.startTimeoutMs, cpuProfDir: cfg.cpuProfDir, inspect: cfg.gc });
         running.push(k);
         await new Promise((r) => setTimeout(r, cfg.settleMs));
         const mem = processMemoryKiB(k.pid);
-        startup.push({ ...k.startup, rssKiB: mem.rss, hwmKiB: mem.hwm });
-        log(`${label}: -workers ${workers}: serving after ${k.startup.servingMs} ms, listening after ${k.startup.bannerMs} ms, table ${k.startup.table.names} names; RSS ${mib(mem.rss)} MiB (peak ${mib(mem.hwm)})`);
+        let afterGc: StartupResult['afterGc'] = null;
+        if (cfg.gc) {
+          if (!k.inspector) throw new Error('kdns printed no inspector URL (started with --inspect=127.0.0.1:0)');
+          const usage = await gcOverInspector(k.inspector);
+          // Let freed pages go back to the OS before reading VmRSS.
+          await new Promise((r) => setTimeout(r, 500));
+          afterGc = { rssKiB: processMemoryKiB(k.pid).rss, heapUsedKiB: Math.round(usage.heapUsed / 1024), arrayBuffersKiB: Math.round(usage.arrayBuffers / 1024) };
+        }
+        startup.push({ ...k.startup, rssKiB: mem.rss, hwmKiB: mem.hwm, afterGc });
+        log(
+          `${label}: -workers ${workers}: lists done after ${k.startup.listedMs} ms, serving after ${k.startup.servingMs} ms, listening after ${k.startup.bannerMs} ms, ` +
+            `table ${k.startup.table.names} names; RSS ${mib(mem.rss)} MiB (peak ${mib(mem.hwm)})` +
+            (afterGc ? `, after GC ${mib(afterGc.rssKiB)} MiB (heap ${mib(afterGc.heapUsedKiB)}, array buffers ${mib(afterGc.arrayBuffersKiB)})` : ''),
+        );
         if (workers === 2) {
           await k.stop();
           running.splice(running.indexOf(k), 1);
@@ -553,7 +695,7 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
       }
       const kdns = running[running.length - 1]!;
       const events = await measureEvents(api, kdns, cluster, { events: cfg.events, sliceEvents: cfg.sliceEvents, timeoutMs: cfg.eventTimeoutMs, seed: cfg.seed });
-      log(`${label}: ClusterIP change -> answer p50 ${ms(events.clusterIP.p50)} p99 ${ms(events.clusterIP.p99)} max ${ms(events.clusterIP.max)} ms (${events.clusterIP.failed} failed); slice p50 ${ms(events.slice.p50)} max ${ms(events.slice.max)} ms`);
+      log(`${label}: ClusterIP change -> answer p50 ${ms(events.clusterIP.p50)} p99 ${ms(events.clusterIP.p99)} max ${ms(events.clusterIP.max)} ms (${events.clusterIP.failed} failed); endpoint added p50 ${ms(events.slice.p50)} max ${ms(events.slice.max)} ms, removed p50 ${ms(events.sliceRemove.p50)} max ${ms(events.sliceRemove.max)} ms`);
       const w1 = startup.find((x) => x.workers === 1)!;
       const w2 = startup.find((x) => x.workers === 2)!;
       sizes.push({
@@ -562,13 +704,25 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
         cluster: cluster.counts,
         apiLoadMs,
         startup,
-        rss: { workers1KiB: w1.rssKiB, workers2KiB: w2.rssKiB, perWorkerKiB: w2.rssKiB - w1.rssKiB, overSmallestKiB: null },
+        rss: {
+          workers1KiB: w1.rssKiB,
+          workers2KiB: w2.rssKiB,
+          perWorkerKiB: w2.rssKiB - w1.rssKiB,
+          overSmallestKiB: null,
+          afterGc: w1.afterGc && w2.afterGc
+            ? { workers1KiB: w1.afterGc.rssKiB, workers2KiB: w2.afterGc.rssKiB, perWorkerKiB: w2.afterGc.rssKiB - w1.afterGc.rssKiB, overSmallestKiB: null }
+            : null,
+        },
         events,
         load: null,
       });
     }
     const smallest = sizes.reduce((a, b) => (b.spec.services < a.spec.services ? b : a));
-    for (const s of sizes) if (s !== smallest) s.rss.overSmallestKiB = s.rss.workers1KiB - smallest.rss.workers1KiB;
+    for (const s of sizes) {
+      if (s === smallest) continue;
+      s.rss.overSmallestKiB = s.rss.workers1KiB - smallest.rss.workers1KiB;
+      if (s.rss.afterGc && smallest.rss.afterGc) s.rss.afterGc.overSmallestKiB = s.rss.afterGc.workers1KiB - smallest.rss.afterGc.workers1KiB;
+    }
 
     // Load, interleaved: every round runs every size, the order alternating.
     const perSize: LoadResult[][] = sizes.map(() => []);
@@ -583,6 +737,7 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
             duration: cfg.duration,
             warmup: cfg.warmup,
             concurrency: cfg.concurrency,
+            ...(cfg.rate ? { rate: cfg.rate } : {}),
             queries: queryLists[i],
             pid: k.pid,
           });
@@ -606,6 +761,7 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
           timeouts: runs.reduce((a, r) => a + r.timeouts, 0),
           sent: runs.reduce((a, r) => a + r.sent, 0),
           answered: runs.reduce((a, r) => a + r.answered, 0),
+          generatorLag: runs.some((r) => r.generatorLag),
         };
       }
     }
@@ -623,9 +779,10 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
         qps: Math.round(median(qpsPerRound) * 1000) / 1000,
         qpsPerRound: qpsPerRound.map((x) => Math.round(x * 1000) / 1000),
         cpuPerQuery: cpuPerRound.length ? Math.round(median(cpuPerRound) * 1000) / 1000 : null,
+        cpuPerQueryPerRound: cpuPerRound.map((x) => Math.round(x * 1000) / 1000),
       };
     }
-    const base = { startedAt: started.toISOString(), machine: machine(), config: cfg, sizes, ratio };
+    const base = { startedAt: started.toISOString(), machine: machine(), source: sourceState(), config: cfg, sizes, ratio };
     const markdown = renderMarkdown(base);
     const outFile = opts.out ?? path.join(BENCH_DIR, 'out', `k8s-scale-${timestamp(started)}.json`);
     const report: K8sScaleReport = { ...base, markdown, outFile, wallS: Math.round((performance.now() - t0) / 100) / 10 };
@@ -652,17 +809,20 @@ const USAGE = `usage: node bench/k8s-scale.ts [options]
   --duration SEC      measured load per round and size (default 5)
   --rounds N          load rounds, sizes interleaved (default 3)
   --concurrency N     closed-loop outstanding queries (default 32)
+  --rate QPS          open loop at this total rate instead (for CPU µs/query at equal load)
   --warmup SEC        unmeasured load before each window (default 1)
   --queries N         query-list lines per size (default 10000)
   --settle-ms MS      pause before reading VmRSS (default 2000)
   --seed N            synthetic cluster seed (default 1)
   --skip-load         sync, memory and events only
   --cpu-prof DIR      run kdns under --cpu-prof (profiles written on exit)
+  --no-gc             do not force a GC in kdns over the inspector before the second memory reading
   --out FILE          JSON report (default bench/out/k8s-scale-<time>.json)
   --json              print the JSON report instead of markdown`;
 
 async function cli(): Promise<void> {
   const { values } = parseArgs({
+    allowNegative: true,
     options: {
       sizes: { type: 'string' },
       events: { type: 'string' },
@@ -670,12 +830,14 @@ async function cli(): Promise<void> {
       duration: { type: 'string' },
       rounds: { type: 'string' },
       concurrency: { type: 'string' },
+      rate: { type: 'string' },
       warmup: { type: 'string' },
       queries: { type: 'string' },
       'settle-ms': { type: 'string' },
       seed: { type: 'string' },
       'skip-load': { type: 'boolean' },
       'cpu-prof': { type: 'string' },
+      gc: { type: 'boolean', default: true },
       out: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -693,12 +855,14 @@ async function cli(): Promise<void> {
     duration: num(values.duration),
     rounds: num(values.rounds),
     concurrency: num(values.concurrency),
+    rate: num(values.rate),
     warmup: num(values.warmup),
     queries: num(values.queries),
     settleMs: num(values['settle-ms']),
     seed: num(values.seed),
     skipLoad: values['skip-load'],
     cpuProfDir: values['cpu-prof'],
+    gc: values.gc,
     out: values.out,
   });
   if (values.json) console.log(JSON.stringify(report, null, 2));
