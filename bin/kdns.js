@@ -12,4 +12,7 @@ if (tooOld) {
   process.exit(1);
 }
 const { main } = await import('../src/cli.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Exit as soon as main is done (the server has stopped in order by then): a connection still
+// open somewhere, such as an API request to a server that never answers, must not keep the
+// process alive after SIGTERM.
+process.exit(await main(process.argv.slice(2)));

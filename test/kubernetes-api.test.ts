@@ -3,7 +3,10 @@
 // kubernetes block and options, so every option is checked against the same cluster.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { endpointSlice, namespace, pod, service, startFakeApiServer, type RunningFakeApiServer } from './fake-apiserver/index.ts';
 import { reverseName } from '../src/dns/ip.ts';
@@ -340,5 +343,59 @@ test('manifest source: edits to the files reach the answers while running', asyn
     assert.deepEqual(data(await udpQuery(s.port, 'web.prod.svc.cluster.local')), ['10.96.60.2']);
   } finally {
     await s.stop();
+  }
+});
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
+function makeCertificates(dir: string): Record<'ca' | 'caKey' | 'server' | 'serverKey' | 'client' | 'clientKey', string> {
+  const f = (n: string) => join(dir, n);
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=kdns-test-ca']);
+  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  for (const who of ['server', 'client']) {
+    run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=${who}`]);
+    run(['x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${who}.crt`, '-days', '1', ...(who === 'server' ? ['-extfile', 'san.ext'] : [])]);
+  }
+  return { ca: f('ca.crt'), caKey: f('ca.key'), server: f('server.crt'), serverKey: f('server.key'), client: f('client.crt'), clientKey: f('client.key') };
+}
+
+test('tls CERT KEY CACERT: an https API server that checks the client certificate', async (t) => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+  } catch {
+    t.skip('openssl is not installed');
+    return;
+  }
+  const dir = tempDir();
+  const c = makeCertificates(dir);
+  // TLS in front of the fake API server (plain HTTP), refusing clients without a certificate
+  // signed by the test CA, as an API server set up for client certificates does.
+  const proxy = createHttpsServer({ key: readFileSync(c.serverKey), cert: readFileSync(c.server), ca: readFileSync(c.ca), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    const up = httpRequest({ host: '127.0.0.1', port: api.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const port = (proxy.address() as { port: number }).port;
+  try {
+    const s = await startServer(`.:{PORT} {\n    bind 127.0.0.1\n    kubernetes cluster.local {\n        endpoint https://127.0.0.1:${port}\n        tls ${c.client} ${c.clientKey} ${c.ca}\n    }\n}\n`, { workers: 1 });
+    try {
+      assert.deepEqual(data(await udpQuery(s.port, 'web.prod.svc.cluster.local')), ['10.96.10.10']);
+    } finally {
+      await s.stop();
+    }
+    // Without the client certificate the server refuses it: no sync, SERVFAIL.
+    const n = await startServer(`.:{PORT} {\n    bind 127.0.0.1\n    kubernetes cluster.local {\n        endpoint https://127.0.0.1:${port}\n        startup_timeout 500ms\n    }\n}\n`, { workers: 1 });
+    try {
+      assert.equal((await udpQuery(n.port, 'web.prod.svc.cluster.local')).rcode, 'SERVFAIL');
+    } finally {
+      await n.stop();
+    }
+  } finally {
+    proxy.closeAllConnections();
+    await new Promise((r) => proxy.close(r));
   }
 });

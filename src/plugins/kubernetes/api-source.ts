@@ -56,6 +56,8 @@ export class ApiSource {
   private readonly watchers: Array<{ res: string; informer: ListWatch<Slim<unknown>>; backoff: number; timer: NodeJS.Timeout | null; listed: boolean }> = [];
   private stopped = false;
   private announced = false;
+  /** Aborts list requests still in flight when the source stops. */
+  private readonly aborter = new AbortController();
   /** Informer restarts after an error (for metrics and tests). */
   restarts = 0;
 
@@ -83,6 +85,7 @@ export class ApiSource {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.aborter.abort();
     for (const w of this.watchers) {
       if (w.timer) clearTimeout(w.timer);
       await w.informer.stop();
@@ -171,7 +174,7 @@ export class ApiSource {
       const res = await fetch(url, {
         headers: { ...ctx.getHeaders(), accept: 'application/json' },
         dispatcher: ctx.getDispatcher(),
-        signal: AbortSignal.timeout(this.opts.listTimeoutMs ?? 60_000),
+        signal: AbortSignal.any([this.aborter.signal, AbortSignal.timeout(this.opts.listTimeoutMs ?? 60_000)]),
       });
       if (res.status !== 200) {
         await res.body?.cancel();
