@@ -56,10 +56,6 @@ class SectionWriter {
     if (ownerSuffixes !== null) for (const [suffix, off] of ownerSuffixes) this.names.set(suffix, off);
   }
 
-  reset(): void {
-    this.pos = 0;
-  }
-
   /** Drops everything written from `at` on, and the compression targets inside it. */
   rollback(at: number): void {
     this.pos = at;

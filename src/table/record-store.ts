@@ -141,16 +141,6 @@ export class RecordStore {
     }
   }
 
-  /** Has `owner` contributed anything? */
-  has(owner: string): boolean {
-    return this.owners.has(owner);
-  }
-
-  /** Owners currently contributing. */
-  get ownerCount(): number {
-    return this.owners.size;
-  }
-
   /** Writes every pending change to the table in one batch (readers see all or nothing). */
   flush(): number {
     const count = this.dirty.size;

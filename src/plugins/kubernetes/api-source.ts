@@ -47,19 +47,28 @@ export interface ApiSourceOptions {
   listTimeoutMs?: number;
 }
 
+/** One resource's informer and its restart state. */
+interface Watcher {
+  res: string;
+  informer: ListWatch<Slim<unknown>>;
+  /** Current restart delay (0 after a success). */
+  backoff: number;
+  timer: NodeJS.Timeout | null;
+  /** Its first list has been applied. */
+  listed: boolean;
+}
+
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
 
 export class ApiSource {
   private readonly opts: ApiSourceOptions;
   private readonly sink: ClusterSink;
-  private readonly watchers: Array<{ res: string; informer: ListWatch<Slim<unknown>>; backoff: number; timer: NodeJS.Timeout | null; listed: boolean }> = [];
+  private readonly watchers: Watcher[] = [];
   private stopped = false;
   private announced = false;
   /** Aborts list requests still in flight when the source stops. */
   private readonly aborter = new AbortController();
-  /** Informer restarts after an error (for metrics and tests). */
-  restarts = 0;
 
   constructor(opts: ApiSourceOptions, sink: ClusterSink) {
     this.opts = opts;
@@ -121,7 +130,7 @@ export class ApiSource {
       return result;
     };
     const informer = new ListWatch<Slim<T>>(res.path, trimmingWatch, list as never, false, res.labelSelector);
-    const w = { res: res.name, informer: informer as unknown as ListWatch<Slim<unknown>>, backoff: 0, timer: null as NodeJS.Timeout | null, listed: false };
+    const w: Watcher = { res: res.name, informer: informer as unknown as ListWatch<Slim<unknown>>, backoff: 0, timer: null, listed: false };
     informer.on('add', (o) => res.upsert(o.info));
     informer.on('update', (o) => res.upsert(o.info));
     informer.on('delete', (o) => res.remove(o.metadata.namespace ?? '', o.metadata.name));
@@ -130,13 +139,12 @@ export class ApiSource {
   }
 
   /** One resource's informer failed: start it again after a backoff (with jitter). */
-  private failed(w: (typeof this.watchers)[number], err: unknown): void {
+  private failed(w: Watcher, err: unknown): void {
     if (this.stopped) return;
     w.backoff = w.backoff === 0 ? BACKOFF_MIN_MS : Math.min(w.backoff * 2, BACKOFF_MAX_MS);
     const delay = Math.round(w.backoff * (0.75 + Math.random() * 0.5));
     const message = err instanceof Error ? err.message : String((err as { message?: string })?.message ?? err);
     this.opts.log(`[WARNING] plugin/kubernetes: watch of ${w.res} failed: ${message}; retrying in ${(delay / 1000).toFixed(1)}s`);
-    this.restarts++;
     if (w.timer) clearTimeout(w.timer);
     w.timer = setTimeout(() => {
       w.timer = null;
@@ -144,7 +152,7 @@ export class ApiSource {
     }, delay);
   }
 
-  private listed(w: (typeof this.watchers)[number]): void {
+  private listed(w: Watcher): void {
     w.listed = true;
     if (!this.announced && this.watchers.every((x) => x.listed)) {
       this.announced = true;

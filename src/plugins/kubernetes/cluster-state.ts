@@ -61,8 +61,6 @@ export class ClusterState implements ClusterSink {
   private apexDirty = true;
   private timer: NodeJS.Timeout | null = null;
   private isSynced = false;
-  /** Counters for metrics and the bench. */
-  readonly stats = { events: 0, flushes: 0, lastFlushMs: 0 };
 
   constructor(store: RecordStore, opts: ClusterOptions, onSynced: () => void = () => {}) {
     this.store = store;
@@ -153,7 +151,6 @@ export class ClusterState implements ClusterSink {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    const t0 = performance.now();
     // A namespace change (labels, creation, deletion) can expose or hide everything in it.
     for (const ns of this.dirtyNamespaces) {
       for (const k of this.servicesByNs.get(ns) ?? []) this.dirtyServices.add(k);
@@ -166,14 +163,10 @@ export class ClusterState implements ClusterSink {
     for (const k of this.dirtyPods) this.applyPod(k);
     this.dirtyPods.clear();
     if (this.apexDirty) this.applyApex();
-    const names = this.store.flush();
-    this.stats.flushes++;
-    this.stats.lastFlushMs = performance.now() - t0;
-    return names;
+    return this.store.flush();
   }
 
   private mark(set: Set<string>, k: string): void {
-    this.stats.events++;
     set.add(k);
     // Before the first sync nothing is published, so the initial list is applied in one go.
     if (this.isSynced && this.timer === null) this.timer = setTimeout(() => this.flush(), this.opts.batchMs);
@@ -210,12 +203,9 @@ export class ClusterState implements ClusterSink {
     const svc = this.services.get(k);
     const slices = [...(this.slicesByService.get(k)?.values() ?? [])];
     const wasDns = this.dnsServices.delete(k);
-    if (!svc || !this.exposed(svc.namespace)) {
-      this.store.remove(`svc:${k}`);
-      if (wasDns) this.apexDirty = true;
-      return;
-    }
-    if (this.opts.ignoreEmptyService && svc.type !== 'ExternalName' && !svc.headless && !hasReadyEndpoint(slices)) {
+    const hidden = !svc || !this.exposed(svc.namespace)
+      || (this.opts.ignoreEmptyService && svc.type !== 'ExternalName' && !svc.headless && !hasReadyEndpoint(slices));
+    if (hidden) {
       this.store.remove(`svc:${k}`);
       if (wasDns) this.apexDirty = true;
       return;
@@ -260,7 +250,7 @@ export class ClusterState implements ClusterSink {
     const { ttl } = this.opts;
     const records: RR[] = [];
     const names: string[] = [];
-    const own = [...this.dnsServices].map((k) => this.services.get(k)!).filter((s) => s !== undefined);
+    const own = [...this.dnsServices].flatMap((k) => this.services.get(k) ?? []);
     const ownIPs = [...new Set(own.flatMap((s) => s.clusterIPs))];
     const nsAddresses = ownIPs.length ? ownIPs : this.opts.localAddresses;
     for (const zone of this.opts.zones) {

@@ -3,7 +3,9 @@
 // - before the first sync: SERVFAIL, never an NXDOMAIN that could be wrong;
 // - `fallthrough`: a name the table does not have goes to the next plugin;
 // - `pods insecure`: `a-b-c-d.<ns>.pod.<zone>` is answered from the name itself.
+import { isIP } from 'node:net';
 import { FLAG_AA, HEADER_SIZE, QCLASS, QTYPE, RCODE } from '../../dns/constants.ts';
+import { ipv6Groups } from '../../dns/ip.ts';
 import { hashName } from '../../dns/name.ts';
 import type { Query } from '../../dns/query.ts';
 import type { ResponseWriter } from '../../dns/response.ts';
@@ -129,19 +131,11 @@ function parseDashedV6(b: Uint8Array, from: number, len: number, out: Uint8Array
     else if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)) text += String.fromCharCode(c);
     else return false;
   }
-  const halves = text.split('::');
-  if (halves.length > 2) return false;
-  const head = halves[0] ? halves[0].split(':') : [];
-  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
-  const missing = 8 - head.length - tail.length;
-  if ((halves.length === 1 && missing !== 0) || (halves.length === 2 && missing < 1)) return false;
-  const groups = [...head, ...new Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail];
+  if (isIP(text) !== 6) return false;
+  const groups = ipv6Groups(text);
   for (let g = 0; g < 8; g++) {
-    const s = groups[g]!;
-    if (s.length === 0 || s.length > 4) return false;
-    const v = parseInt(s, 16);
-    out[at + 2 * g] = v >> 8;
-    out[at + 2 * g + 1] = v & 0xff;
+    out[at + 2 * g] = groups[g]! >> 8;
+    out[at + 2 * g + 1] = groups[g]! & 0xff;
   }
   return true;
 }

@@ -7,6 +7,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { CORE_SCHEMA, EVENT_ID, YAMLException, constructFromEvents, getScalarValue, mergeTag, parseEvents, type Event } from 'js-yaml';
 import type { LabelSelector } from './label-selector.ts';
 import {
+  labelMap,
   trimEndpointSlice,
   trimNamespace,
   trimPod,
@@ -72,12 +73,6 @@ const MANIFEST_EXT = new Set(['.yaml', '.yml', '.json']);
 const YAML_SCHEMA = CORE_SCHEMA.withTags(mergeTag);
 
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-function labelsOf(meta: Json): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (isObject(meta.labels)) for (const [k, v] of Object.entries(meta.labels)) if (typeof v === 'string') out[k] = v;
-  return out;
-}
 
 /** Manifest files under `path` (itself, or its directory tree), sorted by path. */
 function manifestFiles(path: string): string[] {
@@ -252,7 +247,7 @@ function addObject(file: string, line: number, itemLines: number[], o: unknown, 
   if (meta.namespace !== undefined && typeof meta.namespace !== 'string') fail(file, line, `${kind} ${meta.name}: metadata.namespace must be a string`);
   // Like kubectl, a namespaced object without a namespace lands in `default`.
   const withNs = known === 'Namespace' || meta.namespace ? o : { ...o, metadata: { ...meta, namespace: 'default' } };
-  const labels = labelsOf(meta);
+  const labels = labelMap(meta.labels);
   const at = { file, line, labels };
   switch (known) {
     case 'Service':

@@ -103,8 +103,10 @@ export interface PodInfo {
   ips: string[];
 }
 
-function labelsOf(v: unknown): Record<string, string> {
+/** `metadata.labels` as a plain string map (anything else in it is ignored). */
+export function labelMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
+  if (Array.isArray(v)) return out;
   for (const [k, val] of Object.entries(obj(v))) if (typeof val === 'string') out[k] = val;
   return out;
 }
@@ -112,7 +114,7 @@ function labelsOf(v: unknown): Record<string, string> {
 /** Keeps what DNS needs of a core/v1 Namespace (its name, and labels for `namespace_labels`). */
 export function trimNamespace(o: Json): NamespaceInfo {
   const meta = obj(o.metadata);
-  return { name: str(meta.name), labels: labelsOf(meta.labels) };
+  return { name: str(meta.name), labels: labelMap(meta.labels) };
 }
 
 /** Pods that have finished or whose state is unknown are not answered for (as CoreDNS). */

@@ -81,6 +81,8 @@ export const kubernetes: PluginDefinition = {
     // The SOA's own TTL is capped at 300 s; its minimum field (the negative TTL) is `ttl`.
     const store = new RecordStore(writer, zones.map((z) => ({ ...defaultSoa(z, o.ttl, serial), ttl: Math.min(o.ttl, 300) })));
     const log = (line: string): void => void process.stdout.write(`${line}\n`);
+    let markSynced = (): void => {};
+    const synced = new Promise<true>((resolve) => (markSynced = () => resolve(true)));
     const state = new ClusterState(store, {
       zones: forward,
       reverseZones: reverse,
@@ -97,6 +99,7 @@ export const kubernetes: PluginDefinition = {
       const c = state.counts;
       const t = writer.stats();
       log(`[INFO] plugin/kubernetes: serving ${c.services} services, ${c.slices} endpointslices, ${c.namespaces} namespaces, ${c.pods} pods; table ${t.names} names, ${t.bytes} bytes`);
+      markSynced();
     });
 
     let source: { stop(): Promise<void> | void } | null = null;
@@ -122,8 +125,11 @@ export const kubernetes: PluginDefinition = {
           api.start();
           // As CoreDNS: start serving once synced, or after startup_timeout anyway (answering
           // SERVFAIL for the zones until the sync completes).
-          const synced = await waitFor(() => state.isReady, o.startupTimeoutMs);
-          if (!synced) log(`[WARNING] plugin/kubernetes: starting without a sync with the API server after ${o.startupTimeoutMs / 1000}s; answering SERVFAIL for ${zones.join(' ')} until it completes`);
+          let timer: NodeJS.Timeout | undefined;
+          const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), o.startupTimeoutMs)));
+          const inTime = await Promise.race([synced, timedOut]);
+          clearTimeout(timer);
+          if (!inTime) log(`[WARNING] plugin/kubernetes: starting without a sync with the API server after ${o.startupTimeoutMs / 1000}s; answering SERVFAIL for ${zones.join(' ')} until it completes`);
         },
         async stop() {
           await source?.stop();
@@ -289,13 +295,4 @@ function localAddresses(): string[] {
   const out: string[] = [];
   for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (!a.internal) out.push(a.address.split('%')[0]!);
   return out.length ? out : ['127.0.0.1'];
-}
-
-async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() >= until) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
 }
