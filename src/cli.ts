@@ -8,6 +8,7 @@ import { DEMO_PORT, demoBanner, demoCorefile } from './config/demo.ts';
 import { FlagError, USAGE, parseFlags } from './cli-flags.ts';
 import { pluginNames } from './plugin/registry.ts';
 import { DnsServer } from './server/server.ts';
+import type { ServerControl } from './plugin/types.ts';
 import { ListenError } from './server/port-check.ts';
 import { NAME, VERSION } from './version.ts';
 
@@ -82,16 +83,27 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   return new Promise<number>((resolveExit) => {
-    const shutdown = (): void => {
-      process.off('SIGTERM', shutdown);
-      process.off('SIGINT', shutdown);
+    let stopping = false;
+    const shutdown = (code: number): void => {
+      if (stopping) return;
+      stopping = true;
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
       server.stop().then(() => {
         if (flags.pidfile) rmSync(flags.pidfile, { force: true });
-        resolveExit(0);
+        resolveExit(code);
       }, () => resolveExit(1));
     };
-    process.on('SIGTERM', shutdown);
-    process.on('SIGINT', shutdown);
+    const onSignal = (): void => shutdown(0);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    const control: ServerControl = {
+      fatal(message) {
+        process.stderr.write(`[FATAL] ${message}\n`);
+        shutdown(1);
+      },
+    };
+    for (const s of plan.servers) for (const p of s.primaries) p.part.listening?.(control);
   });
 }
 

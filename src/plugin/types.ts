@@ -11,6 +11,17 @@ import type { TableWriter } from '../table/writer.ts';
 
 /** A handler's verdict when it does not answer: the next plugin in the chain gets the query. */
 export const NEXT = -1;
+/**
+ * The handler took the query off the hot path with `r.defer()` and answers it later through the
+ * returned Pending (forwarding, cache refreshes). Nothing is sent now.
+ */
+export const ASYNC = -2;
+/**
+ * Like NEXT, but the handler's `post()` sees the response a later plugin writes, before it is
+ * finished and sent (cache stores it, loadbalance reorders it); CoreDNS wraps the
+ * ResponseWriter for the same purpose.
+ */
+export const NEXT_POST = -3;
 
 /** What setup knows about the server block the directive sits in. */
 export interface ServerBlockInfo {
@@ -28,9 +39,17 @@ export interface SetupContext {
   createTable(): { id: string; writer: TableWriter };
 }
 
+/** What a primary part may ask of the running server. */
+export interface ServerControl {
+  /** Stops the server and exits with code 1 after printing `message` (CoreDNS's log.Fatal). */
+  fatal(message: string): void;
+}
+
 /** Something a plugin runs on the primary thread for the life of the server. */
 export interface PrimaryPart {
   start?(): Promise<void> | void;
+  /** Called once every worker listens (e.g. `loop` sends its probe then). */
+  listening?(ctl: ServerControl): void;
   stop?(): Promise<void> | void;
   /** For `ready`: false until this plugin can answer correctly. */
   ready?(): boolean;
@@ -63,11 +82,44 @@ export interface RequestState {
   error: string | null;
   /** Length of the response message sent (0 when nothing was sent). */
   responseLen: number;
+  /**
+   * Only inside serve(): takes this query off the hot path (a copy of it, the client's address
+   * and socket, the post hooks of earlier plugins). The handler then returns ASYNC and later
+   * calls send(), fail() or next() on the Pending exactly once.
+   */
+  defer(): Pending;
+  /**
+   * Only inside serve(): runs the plugins after this one on a copy of the query in the
+   * background (prefetch, stale refresh); `done` gets the response before it is finished
+   * (rcode in `w.rcode`). Nothing is sent to the client.
+   */
+  spawn(done: (q: Query, w: ResponseWriter) => void): void;
+}
+
+/** A query answered off the hot path. Its `q` and `r` are its own (not the worker's). */
+export interface Pending {
+  readonly q: Query;
+  readonly r: RequestState;
+  /** A writer big enough for a response whose sections take `bodyBytes`. */
+  writer(bodyBytes: number): ResponseWriter;
+  /** Runs earlier plugins' post hooks, finishes and sends `w` (started with `w.start(q, ...)`). */
+  send(w: ResponseWriter): void;
+  /** Answers with an empty response carrying `rcode`; `error` is shown by `errors`. */
+  fail(rcode: number, error: string | null): void;
+  /** Hands the query to the plugins after the one that deferred it (forward's `next`). */
+  next(): void;
+  /** True once send/fail/next was called. */
+  readonly done: boolean;
 }
 
 export interface Handler {
-  /** Answers (writes into `w` and returns the rcode) or returns NEXT. Must not throw for bad input. */
+  /**
+   * Answers (writes into `w` and returns the rcode), or returns NEXT / NEXT_POST, or ASYNC after
+   * `r.defer()`. Must not throw for bad input.
+   */
   serve?(q: Query, w: ResponseWriter, r: RequestState): number;
+  /** For NEXT_POST: sees, and may rewrite in place, the response a later plugin wrote. */
+  post?(q: Query, w: ResponseWriter, r: RequestState): void;
   /** Called after the response to a query of this server block is sent (or dropped). */
   observe?(q: Query, w: ResponseWriter, r: RequestState): void;
   close?(): void;

@@ -1,23 +1,37 @@
 // One worker's query engine: parse, route to the server block with the longest matching zone,
 // run the block's plugin chain, finish the response. Synchronous and allocation-free for
-// answers that come from plugins' precomputed data.
+// answers that come from plugins' precomputed data; a plugin that must wait (forward) defers
+// the query to a PendingQuery and the packet's turn ends there.
+import type dgram from 'node:dgram';
+import type net from 'node:net';
 import { QCLASS, QTYPE, RCODE } from '../dns/constants.ts';
 import { PARSE_DROP, PARSE_OK, Query, parseQuery } from '../dns/query.ts';
 import { ResponseWriter } from '../dns/response.ts';
-import { NEXT, type Handler, type HandlerFactory, type RequestState, type WorkerEnv } from '../plugin/types.ts';
+import {
+  ASYNC, NEXT, NEXT_POST, type Handler, type HandlerFactory, type Pending, type RequestState, type WorkerEnv,
+} from '../plugin/types.ts';
 import type { TableReader } from '../table/reader.ts';
 import { ZoneMatcher } from '../table/zone-match.ts';
 import type { WorkerConfig, WorkerListenerConfig, WorkerServerConfig } from './config.ts';
+import { PendingQuery, cloneQuery, deliver, type PendingHost, type Sink } from './pending.ts';
 
 interface ChainLink {
   name: string;
   serve: NonNullable<Handler['serve']>;
+  post: Handler['post'] | undefined;
 }
 
+/** Chains are at most this long, so a link's NEXT_POST fits in one bit of a 32-bit mask. */
+const MAX_LINKS = 31;
+
 export class ServerRuntime {
+  readonly index: number;
   readonly chain: ChainLink[] = [];
   readonly observers: Array<NonNullable<Handler['observe']>> = [];
   readonly handlers: Handler[] = [];
+  constructor(index: number) {
+    this.index = index;
+  }
 }
 
 /** Routing for one listening address: every zone of its server blocks, longest first. */
@@ -40,31 +54,64 @@ export class ListenerRoute {
 
 const CRASH_NAME = 'crash.kdns.test.';
 
-export class WorkerRuntime {
+/** The RequestState handlers see; defer() and spawn() act on the chain run in progress. */
+class Request implements RequestState {
+  start = 0;
+  error: string | null = null;
+  responseLen = 0;
+  private readonly rt: WorkerRuntime;
+  constructor(rt: WorkerRuntime) {
+    this.rt = rt;
+  }
+  defer(): Pending {
+    return this.rt.deferCurrent(this);
+  }
+  spawn(done: (q: Query, w: ResponseWriter) => void): void {
+    this.rt.spawnCurrent(done);
+  }
+}
+
+/** The chain run in progress (runs never interleave: they are synchronous). */
+interface Run {
+  server: ServerRuntime;
+  link: number;
+  mask: number;
+  q: Query;
+  deferred: PendingQuery | null;
+}
+
+export class WorkerRuntime implements PendingHost {
   readonly q = new Query();
   /** Replaced (never reused) when a UDP send had to be queued and still holds the old buffer. */
   w = new ResponseWriter();
-  readonly r: RequestState = { start: 0, error: null, responseLen: 0 };
+  readonly r: Request;
   readonly servers: ServerRuntime[] = [];
+  /** Set by the listener before handle(): the socket the packet came in on. */
+  udpSocket: dgram.Socket | null = null;
+  tcpSocket: net.Socket | null = null;
   private readonly testHooks: boolean;
   private lastServer: ServerRuntime | null = null;
+  private readonly run: Run;
 
   private constructor(testHooks: boolean) {
     this.testHooks = testHooks;
+    this.r = new Request(this);
+    this.run = { server: new ServerRuntime(-1), link: 0, mask: 0, q: this.q, deferred: null };
   }
 
   static async create(config: WorkerConfig, envBase: Omit<WorkerEnv, 'server' | 'table'>, tables: (id: string) => TableReader): Promise<WorkerRuntime> {
     const rt = new WorkerRuntime(config.testHooks);
     for (const s of config.servers) {
-      const server = new ServerRuntime();
+      const server = new ServerRuntime(rt.servers.length);
       const env: WorkerEnv = { ...envBase, table: tables, server: { zones: s.zones, port: s.port, key: s.key } };
       for (const p of s.plugins) {
         const mod = (await import(p.module)) as { default: HandlerFactory };
         const h = await mod.default(p.config as never, env);
         server.handlers.push(h);
-        if (h.serve) server.chain.push({ name: p.name, serve: h.serve.bind(h) });
+        if (h.serve) server.chain.push({ name: p.name, serve: h.serve.bind(h), post: h.post?.bind(h) });
         if (h.observe) server.observers.push(h.observe.bind(h));
       }
+      if (server.chain.length > MAX_LINKS) throw new Error(`server block ${s.key} has more than ${MAX_LINKS} plugins that answer queries`);
       rt.servers.push(server);
     }
     return rt;
@@ -76,7 +123,7 @@ export class WorkerRuntime {
 
   /**
    * Handles one received message; returns the response length in `this.w` (from offset 2), or
-   * 0 when nothing is to be sent. Call `observe()` after sending.
+   * 0 when nothing is to be sent now (dropped, or deferred). Call `observe()` after sending.
    */
   handle(route: ListenerRoute, msg: Uint8Array, len: number): number {
     const q = this.q;
@@ -98,30 +145,71 @@ export class WorkerRuntime {
       w.start(q, RCODE.REFUSED, 0);
       return w.finish(q);
     }
-    this.lastServer = server;
     if (this.testHooks && q.qclass === QCLASS.CH && q.qtype === QTYPE.TXT && q.nameText() === CRASH_NAME) {
       setImmediate(() => {
         throw new Error('test hook: worker crash requested');
       });
     }
+    const run = this.run;
+    run.server = server;
+    run.mask = 0;
+    run.q = q;
+    const rcode = this.runChain(server, 0, q, w, r);
+    if (rcode === ASYNC) return 0;
+    this.lastServer = server;
+    if (run.mask !== 0) this.runPosts(server, run.mask, q, w, r);
+    return w.finish(q);
+  }
+
+  /** Runs `server`'s chain from link `from`; returns the rcode written to `w`, or ASYNC. */
+  private runChain(server: ServerRuntime, from: number, q: Query, w: ResponseWriter, r: RequestState): number {
     const chain = server.chain;
+    const run = this.run;
     let rcode = NEXT;
-    for (let i = 0; i < chain.length && rcode === NEXT; i++) {
+    for (let i = from; i < chain.length && rcode === NEXT; i++) {
       const link = chain[i]!;
+      run.link = i;
+      run.deferred = null;
       try {
         rcode = link.serve(q, w, r);
       } catch (err) {
         // A plugin bug fails this query, not the worker.
-        r.error = `plugin/${link.name}: ${(err as Error).message}`;
-        w.start(q, RCODE.SERVFAIL, 0);
-        rcode = RCODE.SERVFAIL;
+        rcode = this.failed(q, w, r, `plugin/${link.name}: ${(err as Error).message}`);
+      }
+      if (rcode === NEXT_POST) {
+        run.mask |= 1 << i;
+        rcode = NEXT;
+      } else if (rcode === ASYNC && run.deferred === null) {
+        rcode = this.failed(q, w, r, `plugin/${link.name}: answered ASYNC without deferring the query`);
       }
     }
-    if (rcode === NEXT) {
-      r.error = 'no next plugin found';
-      w.start(q, RCODE.SERVFAIL, 0);
+    if (rcode === NEXT) rcode = this.failed(q, w, r, 'no next plugin found');
+    return rcode;
+  }
+
+  private failed(q: Query, w: ResponseWriter, r: RequestState, error: string): number {
+    const d = this.run.deferred;
+    if (d !== null) {
+      // The plugin deferred, then threw: the Pending is the query's owner now.
+      d.fail(RCODE.SERVFAIL, error);
+      return ASYNC;
     }
-    return w.finish(q);
+    r.error = error;
+    w.start(q, RCODE.SERVFAIL, 0);
+    return RCODE.SERVFAIL;
+  }
+
+  /** Post hooks of the links in `mask`, last link first (as nested ResponseWriter wrappers). */
+  private runPosts(server: ServerRuntime, mask: number, q: Query, w: ResponseWriter, r: RequestState): void {
+    for (let i = 31 - Math.clz32(mask); i >= 0; i--) {
+      if ((mask & (1 << i)) === 0) continue;
+      const link = server.chain[i]!;
+      try {
+        link.post?.(q, w, r);
+      } catch (err) {
+        r.error = `plugin/${link.name}: ${(err as Error).message}`;
+      }
+    }
   }
 
   /** Runs the observers (log, errors, metrics) of the block that handled the last query. */
@@ -129,13 +217,103 @@ export class WorkerRuntime {
     const server = this.lastServer;
     if (server === null || server.observers.length === 0) return;
     this.r.responseLen = responseLen;
+    this.observeWith(server, this.q, this.w, this.r);
+  }
+
+  private observeWith(server: ServerRuntime, q: Query, w: ResponseWriter, r: RequestState): void {
     for (const o of server.observers) {
       try {
-        o(this.q, this.w, this.r);
+        o(q, w, r);
       } catch {
         // An observer must never take the worker down; its output is best effort.
       }
     }
+  }
+
+  /** r.defer() during a chain run. */
+  deferCurrent(r: Request): Pending {
+    const run = this.run;
+    if (run.deferred !== null) return run.deferred;
+    const q = run.q;
+    let sink: Sink;
+    if (q === this.q) {
+      // The hot path: copy the query, remember the client's socket.
+      sink = q.tcp
+        ? { kind: 'tcp', socket: this.tcpSocket! }
+        : { kind: 'udp', socket: this.udpSocket!, address: q.remoteAddress, port: q.remotePort };
+    } else {
+      sink = this.pendingSink!;
+    }
+    const own = new Request(this);
+    own.start = r.start;
+    const p = new PendingQuery(this, run.server.index, run.link, run.mask, q === this.q ? cloneQuery(q) : q, own, sink);
+    run.deferred = p;
+    return p;
+  }
+
+  /** The sink of the Pending whose chain is running now (resume/spawn), else null. */
+  private pendingSink: Sink | null = null;
+
+  /** r.spawn() during a chain run: the rest of the chain, later, on a copy of the query. */
+  spawnCurrent(done: (q: Query, w: ResponseWriter) => void): void {
+    const run = this.run;
+    const server = run.server;
+    const from = run.link + 1;
+    const q = cloneQuery(run.q);
+    // No client limit applies to a background answer; it is trimmed when it is served.
+    q.tcp = true;
+    setImmediate(() => {
+      const r = new Request(this);
+      r.start = performance.now();
+      this.runOff(server, from, q, r, { kind: 'callback', done }, 0);
+    });
+  }
+
+  /** PendingHost: a deferred query's response is ready. */
+  complete(p: PendingQuery, w: ResponseWriter): void {
+    const server = this.servers[p.server]!;
+    if (p.mask !== 0) this.runPosts(server, p.mask, p.q, w, p.r);
+    this.finishTo(server, p.sink, p.q, w, p.r);
+  }
+
+  /** PendingHost: a deferred query goes on to the next plugins (forward's `next RCODE`). */
+  resume(p: PendingQuery): void {
+    this.runOff(this.servers[p.server]!, p.link + 1, p.q, p.r, p.sink, p.mask);
+  }
+
+  /** Runs part of a chain off the hot path and delivers a synchronous answer to `sink`. */
+  private runOff(server: ServerRuntime, from: number, q: Query, r: RequestState, sink: Sink, mask: number): void {
+    const run = this.run;
+    const w = new ResponseWriter();
+    run.server = server;
+    run.mask = mask;
+    run.q = q;
+    this.pendingSink = sink;
+    let rcode: number;
+    try {
+      rcode = this.runChain(server, from, q, w, r);
+    } finally {
+      this.pendingSink = null;
+      run.q = this.q;
+    }
+    if (rcode === ASYNC) return;
+    if (run.mask !== 0) this.runPosts(server, run.mask, q, w, r);
+    this.finishTo(server, sink, q, w, r);
+  }
+
+  private finishTo(server: ServerRuntime, sink: Sink, q: Query, w: ResponseWriter, r: RequestState): void {
+    if (sink.kind === 'callback') {
+      try {
+        sink.done(q, w);
+      } catch {
+        // A background run's consumer failing affects no client.
+      }
+      return;
+    }
+    const len = w.finish(q);
+    deliver(sink, w, len);
+    r.responseLen = len;
+    if (server.observers.length > 0) this.observeWith(server, q, w, r);
   }
 
   close(): void {

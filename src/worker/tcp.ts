@@ -71,6 +71,7 @@ function answer(rt: WorkerRuntime, route: ListenerRoute, sock: net.Socket, msg: 
   q.tcp = true;
   q.remoteAddress = sock.remoteAddress ?? '';
   q.remotePort = sock.remotePort ?? 0;
+  rt.tcpSocket = sock;
   const len = rt.handle(route, msg, msg.length);
   if (len > 0 && !sock.destroyed) {
     const w = rt.w;

@@ -30,6 +30,7 @@ export async function openUdp(rt: WorkerRuntime, route: ListenerRoute): Promise<
     q.tcp = false;
     q.remoteAddress = rinfo.address;
     q.remotePort = rinfo.port;
+    rt.udpSocket = socket;
     const len = rt.handle(route, msg, msg.length);
     if (len > 0) socket.send(rt.w.buf, TCP_PREFIX, len, rinfo.port, rinfo.address);
     rt.observe(len);
