@@ -102,6 +102,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`[FATAL] ${message}\n`);
         shutdown(1);
       },
+      parts: () => plan.servers.flatMap((s) => s.primaries.map((p) => ({ block: s.key, plugin: p.name, part: p.part }))),
     };
     for (const s of plan.servers) for (const p of s.primaries) p.part.listening?.(control);
   });

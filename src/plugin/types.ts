@@ -43,6 +43,8 @@ export interface SetupContext {
 export interface ServerControl {
   /** Stops the server and exits with code 1 after printing `message` (CoreDNS's log.Fatal). */
   fatal(message: string): void;
+  /** Every primary part with the server block and plugin it belongs to (for `ready`). */
+  parts(): Array<{ block: string; plugin: string; part: PrimaryPart }>;
 }
 
 /** Something a plugin runs on the primary thread for the life of the server. */
@@ -53,6 +55,11 @@ export interface PrimaryPart {
   stop?(): Promise<void> | void;
   /** For `ready`: false until this plugin can answer correctly. */
   ready?(): boolean;
+  /**
+   * Shutdown has begun (SIGTERM); workers still answer until every part's promise settles
+   * (`health`'s lameduck waits here).
+   */
+  shutdown?(): Promise<void> | void;
 }
 
 export interface PluginInstance {

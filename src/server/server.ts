@@ -86,6 +86,8 @@ export class DnsServer {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    // Workers keep answering while parts wind down (lameduck), then stop.
+    await Promise.allSettled(this.plan.servers.flatMap((s) => s.primaries.map((p) => p.part.shutdown?.())));
     this.broadcast({ type: 'stop' });
     await Promise.allSettled([...this.tasks]);
     await this.pool?.destroy();
