@@ -3,13 +3,12 @@
 // kubernetes block and options, so every option is checked against the same cluster.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { endpointSlice, namespace, pod, service, startFakeApiServer, type RunningFakeApiServer } from './fake-apiserver/index.ts';
 import { reverseName } from '../src/dns/ip.ts';
+import { makeCertificates, opensslMissing } from './helpers/certificates.ts';
+import { httpsFront } from './helpers/https-front.ts';
 import { udpQuery } from './helpers/dns-client.ts';
 import type { Reply } from './helpers/decode.ts';
 import { type RunningServer, runCli, startServer, tempDir } from './helpers/server-process.ts';
@@ -346,40 +345,14 @@ test('manifest source: edits to the files reach the answers while running', asyn
   }
 });
 
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
-function makeCertificates(dir: string): Record<'ca' | 'caKey' | 'server' | 'serverKey' | 'client' | 'clientKey', string> {
-  const f = (n: string) => join(dir, n);
-  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=kdns-test-ca']);
-  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  for (const who of ['server', 'client']) {
-    run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=${who}`]);
-    run(['x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${who}.crt`, '-days', '1', ...(who === 'server' ? ['-extfile', 'san.ext'] : [])]);
-  }
-  return { ca: f('ca.crt'), caKey: f('ca.key'), server: f('server.crt'), serverKey: f('server.key'), client: f('client.crt'), clientKey: f('client.key') };
-}
-
 test('tls CERT KEY CACERT: an https API server that checks the client certificate', async (t) => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-  } catch {
-    t.skip('openssl is not installed');
-    return;
-  }
+  const missing = opensslMissing();
+  if (missing) return t.skip(missing);
   const dir = tempDir();
   const c = makeCertificates(dir);
-  // TLS in front of the fake API server (plain HTTP), refusing clients without a certificate
-  // signed by the test CA, as an API server set up for client certificates does.
-  const proxy = createHttpsServer({ key: readFileSync(c.serverKey), cert: readFileSync(c.server), ca: readFileSync(c.ca), requestCert: true, rejectUnauthorized: true }, (req, res) => {
-    const up = httpRequest({ host: '127.0.0.1', port: api.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  const port = (proxy.address() as { port: number }).port;
+  // An API server set up for client certificates refuses clients without one signed by the CA.
+  const front = await httpsFront(api.port, c, { requireClientCert: true });
+  const port = front.port;
   try {
     const s = await startServer(`.:{PORT} {\n    bind 127.0.0.1\n    kubernetes cluster.local {\n        endpoint https://127.0.0.1:${port}\n        tls ${c.client} ${c.clientKey} ${c.ca}\n    }\n}\n`, { workers: 1 });
     try {
@@ -395,7 +368,6 @@ test('tls CERT KEY CACERT: an https API server that checks the client certificat
       await n.stop();
     }
   } finally {
-    proxy.closeAllConnections();
-    await new Promise((r) => proxy.close(r));
+    await front.close();
   }
 });

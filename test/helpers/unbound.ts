@@ -40,6 +40,10 @@ function findBinary(bin: string): string | undefined {
 
 export interface UnboundOptions {
   port?: number;
+  /** Address to listen on (default 127.0.0.1); queries from anywhere are then allowed. */
+  host?: string;
+  /** Command the daemon runs under, e.g. `['nsenter', '-t', PID, '-n']` for another network namespace. */
+  wrap?: string[];
   /** Zone-file RRs (`www.example.test. 60 IN A 10.0.0.1`) and local zones (`{ zone: 'example.test.' }`, type static by default). */
   localData?: Array<string | { zone: string; type?: string }>;
   /** `HOST:PORT` of the server everything outside the local zones is forwarded to (cached). */
@@ -54,10 +58,11 @@ export interface UnboundOptions {
 export async function startUnbound(opts: UnboundOptions = {}): Promise<Daemon | Skip> {
   const bin = findBinary('unbound');
   if (!bin) return { skip: missingTool('unbound')! };
-  return startDaemon(opts.port, (port, dir) => {
+  return startDaemon(opts.port, opts.host ?? '127.0.0.1', (port, dir) => {
     const conf = join(dir, 'unbound.conf');
     writeFileSync(conf, unboundConfig(port, dir, opts));
-    return [bin, ['-d', '-c', conf]];
+    const [cmd, ...pre] = [...(opts.wrap ?? []), bin];
+    return [cmd!, [...pre, '-d', '-c', conf]];
   });
 }
 
@@ -65,7 +70,7 @@ function unboundConfig(port: number, dir: string, opts: UnboundOptions): string 
   const server = [
     'username: ""', 'chroot: ""', `directory: "${dir}"`, `pidfile: "${join(dir, 'unbound.pid')}"`,
     'do-daemonize: no', 'use-syslog: no', 'logfile: ""', 'verbosity: 1',
-    `interface: 127.0.0.1@${port}`, 'access-control: 127.0.0.0/8 allow', 'do-ip6: no',
+    `interface: ${opts.host ?? '127.0.0.1'}@${port}`, `access-control: ${opts.host ? '0.0.0.0/0' : '127.0.0.0/8'} allow`, 'do-ip6: no',
     // Upstreams here are on loopback, which unbound refuses to query by default; no DNSSEC, so no trust anchor.
     'do-not-query-localhost: no', 'module-config: "iterator"',
     `num-threads: ${opts.threads ?? 1}`,
@@ -107,7 +112,7 @@ export interface DnsmasqOptions {
 export async function startDnsmasq(opts: DnsmasqOptions = {}): Promise<Daemon | Skip> {
   const bin = findBinary('dnsmasq');
   if (!bin) return { skip: missingTool('dnsmasq')! };
-  return startDaemon(opts.port, (port, dir) => {
+  return startDaemon(opts.port, '127.0.0.1', (port, dir) => {
     const args = [
       '-k', '--no-resolv', '--no-hosts', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces',
       '--conf-file=/dev/null', '--user=root', `--pid-file=${join(dir, 'dnsmasq.pid')}`, '--log-facility=-',
@@ -132,7 +137,7 @@ function hostPort(s: string): { host: string; port: number } {
  * Spawns the command `build` makes for a port and a temp dir, and resolves once it answers a
  * query. A chosen-for-us port can be taken in the meantime, so an early exit is retried twice.
  */
-async function startDaemon(fixedPort: number | undefined, build: (port: number, dir: string) => [string, string[]]): Promise<Daemon> {
+async function startDaemon(fixedPort: number | undefined, host: string, build: (port: number, dir: string) => [string, string[]]): Promise<Daemon> {
   for (let attempt = 1; ; attempt++) {
     const port = fixedPort ?? (await freePort());
     const [bin, args] = build(port, tempDir());
@@ -155,7 +160,7 @@ async function startDaemon(fixedPort: number | undefined, build: (port: number, 
     const d: Daemon = {
       port,
       pid: proc.pid!,
-      address: `127.0.0.1:${port}`,
+      address: `${host}:${port}`,
       logs: () => out,
       async stop() {
         if (done) return;
@@ -165,17 +170,17 @@ async function startDaemon(fixedPort: number | undefined, build: (port: number, 
         clearTimeout(timer);
       },
     };
-    if (await answering(port, () => done)) return d;
+    if (await answering(host, port, () => done)) return d;
     await d.stop();
     if (fixedPort !== undefined || attempt === 3) throw new Error(`${bin} did not start on port ${port}:\n${out}`);
   }
 }
 
 /** Polls with a CHAOS version.bind query (both servers answer it themselves) for up to 10 s. */
-async function answering(port: number, gone: () => boolean): Promise<boolean> {
+async function answering(host: string, port: number, gone: () => boolean): Promise<boolean> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && !gone()) {
-    if (await udpRaw(port, encodeQuery('version.bind', { type: 'TXT', cls: 'CH' }), 100)) return true;
+    if (await udpRaw(port, encodeQuery('version.bind', { type: 'TXT', cls: 'CH' }), 100, host)) return true;
   }
   return false;
 }
