@@ -26,7 +26,15 @@ export interface WorkerConfig {
   /** Bound on measured queries sent by this thread (Infinity = none). */
   maxQueries: number;
   queries: { wire: Uint8Array; qend: number }[];
+  /** The names start with UNIQUE_PLACEHOLDER, overwritten per query with a fresh label. */
+  unique: boolean;
 }
+
+/** First label of names in `unique` mode: 1 thread character + 9 counter characters. */
+export const UNIQUE_PLACEHOLDER = 'u0000000000';
+const UNIQUE_FROM = 12 + 2; // after the label length byte and the 'u'
+const UNIQUE_TO = 12 + 1 + UNIQUE_PLACEHOLDER.length;
+const DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz';
 
 /** Sent by the parent once every thread reported `ready`. */
 export interface GoMessage {
@@ -77,6 +85,7 @@ function run(cfg: WorkerConfig, ready: () => Promise<GoMessage>): Promise<Worker
 
   const queries = cfg.queries.map((q) => ({ wire: Buffer.from(q.wire), qend: q.qend, len: q.wire.length }));
   const NQ = queries.length;
+  let uniqueCounter = Math.floor(Math.random() * 36 ** 6);
 
   // Per-slot state, slot = socket * 65536 + id.
   const sendT = new Float64Array(SLOTS); // 0 = free
@@ -186,6 +195,11 @@ function run(cfg: WorkerConfig, ready: () => Promise<GoMessage>): Promise<Worker
     const buf = ring[ringPos]!;
     ringPos = ringPos + 1 === RING_BUFS ? 0 : ringPos + 1;
     q.wire.copy(buf, 0, 0, q.len);
+    if (cfg.unique) {
+      // Thread index, then the per-thread counter in base 36: unique across threads and runs of a minute.
+      buf[UNIQUE_FROM] = DIGITS.charCodeAt(cfg.index % 36);
+      for (let i = UNIQUE_TO - 1, n = uniqueCounter++; i > UNIQUE_FROM; i--, n = Math.floor(n / 36)) buf[i] = DIGITS.charCodeAt(n % 36);
+    }
     const id = slot & 0xffff;
     buf[0] = id >> 8;
     buf[1] = id & 0xff;
@@ -219,7 +233,9 @@ function run(cfg: WorkerConfig, ready: () => Promise<GoMessage>): Promise<Worker
       return;
     }
     const q = queries[slotQ[slot]!]!;
-    if (msg.length < q.qend || msg.compare(q.wire, 12, q.qend, 12, q.qend) !== 0) {
+    // In unique mode the first label differs per query; the rest of the question must match.
+    const from = cfg.unique ? UNIQUE_TO : 12;
+    if (msg.length < q.qend || msg.compare(q.wire, from, q.qend, from, q.qend) !== 0) {
       mismatched++;
       return;
     }

@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
 import { encodeQuery, parseEndpoint, processTreeCpuUs, readQueryFile } from './dnsutil.ts';
 import type { QuerySpec } from './dnsutil.ts';
+import { UNIQUE_PLACEHOLDER } from './loadgen-worker.ts';
 import type { GoMessage, WorkerConfig, WorkerResult } from './loadgen-worker.ts';
 
 export interface LoadOptions {
@@ -44,6 +45,11 @@ export interface LoadOptions {
   qtype?: string;
   /** Add an EDNS0 OPT record (UDP size 1232) to every query. */
   edns?: boolean;
+  /**
+   * Prefix every name with a label never sent before (`u<thread><counter>.`), so each query is a
+   * cache miss for the server (and a fresh name for its upstream).
+   */
+  unique?: boolean;
   /** Measure utime+stime of this process (and its descendants) over the window. */
   pid?: number;
 }
@@ -156,7 +162,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   else if (opts.queriesFile) specs = readQueryFile(opts.queriesFile);
   else specs = [{ name: opts.qname ?? 'kubernetes.default.svc.cluster.local', type: (opts.qtype ?? 'A').toUpperCase() }];
   const queries = specs.map((s) => {
-    const e = encodeQuery(s, opts.edns ?? false);
+    const e = encodeQuery(opts.unique ? { ...s, name: `${UNIQUE_PLACEHOLDER}.${s.name}` } : s, opts.edns ?? false);
     return { wire: e.wire, qend: e.qend };
   });
 
@@ -175,6 +181,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       timeoutMs,
       maxQueries: maxQueries === Infinity ? Infinity : split(maxQueries, threads, i),
       queries,
+      unique: opts.unique ?? false,
     };
     const w = new Worker(WORKER_URL, { workerData: cfg });
     workers.push(w);
@@ -318,6 +325,7 @@ const USAGE = `usage: node bench/loadgen.ts --server 127.0.0.1:1053 [options]
   --queries FILE     dnsperf query file ("name TYPE" per line, # comments)
   --qname NAME --qtype TYPE   single query (default kubernetes.default.svc.cluster.local A)
   --edns             add an EDNS0 OPT record
+  --unique           prefix each name with a label never used before (every query a cache miss)
   --pid PID          report CPU µs/query of this process (tree)
   --json             print the result as JSON`;
 
@@ -337,6 +345,7 @@ async function cli(): Promise<void> {
       qname: { type: 'string' },
       qtype: { type: 'string' },
       edns: { type: 'boolean' },
+      unique: { type: 'boolean' },
       pid: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -361,6 +370,7 @@ async function cli(): Promise<void> {
     qname: values.qname,
     qtype: values.qtype,
     edns: values.edns,
+    unique: values.unique,
     pid: num(values.pid),
   });
   if (values.json) {
