@@ -5,6 +5,7 @@ import { any } from '../plugins/any/setup.ts';
 import { bind } from '../plugins/bind/setup.ts';
 import { errors } from '../plugins/errors/setup.ts';
 import { health } from '../plugins/health/setup.ts';
+import { hosts } from '../plugins/hosts/setup.ts';
 import { kubernetes } from '../plugins/kubernetes/setup.ts';
 import { log } from '../plugins/log/setup.ts';
 import { ready } from '../plugins/ready/setup.ts';
@@ -22,7 +23,7 @@ export const DIRECTIVE_ORDER = [
   'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
 ];
 
-const PLUGINS: PluginDefinition[] = [any, bind, errors, health, kubernetes, log, ready, records, timeouts, whoami];
+const PLUGINS: PluginDefinition[] = [any, bind, errors, health, hosts, kubernetes, log, ready, records, timeouts, whoami];
 
 export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
 
