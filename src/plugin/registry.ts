@@ -3,7 +3,9 @@
 import type { PluginDefinition } from './types.ts';
 import { any } from '../plugins/any/setup.ts';
 import { bind } from '../plugins/bind/setup.ts';
+import { cache } from '../plugins/cache/setup.ts';
 import { errors } from '../plugins/errors/setup.ts';
+import { forward } from '../plugins/forward/setup.ts';
 import { health } from '../plugins/health/setup.ts';
 import { hosts } from '../plugins/hosts/setup.ts';
 import { kubernetes } from '../plugins/kubernetes/setup.ts';
@@ -23,7 +25,7 @@ export const DIRECTIVE_ORDER = [
   'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
 ];
 
-const PLUGINS: PluginDefinition[] = [any, bind, errors, health, hosts, kubernetes, log, ready, records, timeouts, whoami];
+const PLUGINS: PluginDefinition[] = [any, bind, cache, errors, forward, health, hosts, kubernetes, log, ready, records, timeouts, whoami];
 
 export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
 

@@ -98,9 +98,10 @@ export interface RequestState {
   /**
    * Only inside serve(): runs the plugins after this one on a copy of the query in the
    * background (prefetch, stale refresh); `done` gets the response before it is finished
-   * (rcode in `w.rcode`). Nothing is sent to the client.
+   * (rcode in `w.rcode`; `r.error` set when it is a failure rather than an answer). Nothing is
+   * sent to the client.
    */
-  spawn(done: (q: Query, w: ResponseWriter) => void): void;
+  spawn(done: (q: Query, w: ResponseWriter, r: RequestState) => void): void;
 }
 
 /** A query answered off the hot path. Its `q` and `r` are its own (not the worker's). */

@@ -12,7 +12,7 @@ export type Sink =
   | { kind: 'udp'; socket: dgram.Socket; address: string; port: number }
   | { kind: 'tcp'; socket: net.Socket }
   /** A background run (spawn): the response goes to a plugin, unfinished. */
-  | { kind: 'callback'; done: (q: Query, w: ResponseWriter) => void };
+  | { kind: 'callback'; done: (q: Query, w: ResponseWriter, r: RequestState) => void };
 
 /** The runtime side a Pending calls back into (implemented by WorkerRuntime). */
 export interface PendingHost {

@@ -66,7 +66,7 @@ class Request implements RequestState {
   defer(): Pending {
     return this.rt.deferCurrent(this);
   }
-  spawn(done: (q: Query, w: ResponseWriter) => void): void {
+  spawn(done: (q: Query, w: ResponseWriter, r: RequestState) => void): void {
     this.rt.spawnCurrent(done);
   }
 }
@@ -255,7 +255,7 @@ export class WorkerRuntime implements PendingHost {
   private pendingSink: Sink | null = null;
 
   /** r.spawn() during a chain run: the rest of the chain, later, on a copy of the query. */
-  spawnCurrent(done: (q: Query, w: ResponseWriter) => void): void {
+  spawnCurrent(done: (q: Query, w: ResponseWriter, r: RequestState) => void): void {
     const run = this.run;
     const server = run.server;
     const from = run.link + 1;
@@ -304,7 +304,7 @@ export class WorkerRuntime implements PendingHost {
   private finishTo(server: ServerRuntime, sink: Sink, q: Query, w: ResponseWriter, r: RequestState): void {
     if (sink.kind === 'callback') {
       try {
-        sink.done(q, w);
+        sink.done(q, w, r);
       } catch {
         // A background run's consumer failing affects no client.
       }
