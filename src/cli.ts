@@ -1,15 +1,17 @@
-// `kdns -conf Corefile`: load the configuration, start the server, stop on SIGTERM/SIGINT.
+// `kdns -conf Corefile`: load the configuration, start the server, stop on SIGTERM/SIGINT; with
+// `reload`, replace the running server when the Corefile changes.
 import { existsSync, writeFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { CorefileError, loadCorefile, parseCorefile, type Corefile } from './corefile/index.ts';
-import { buildPlan } from './config/plan.ts';
+import { buildPlan, type Plan } from './config/plan.ts';
 import { DEMO_PORT, demoBanner, demoCorefile } from './config/demo.ts';
 import { FlagError, USAGE, parseFlags } from './cli-flags.ts';
 import { pluginNames } from './plugin/registry.ts';
 import { DnsServer } from './server/server.ts';
 import type { ServerControl } from './plugin/types.ts';
 import { ListenError } from './server/port-check.ts';
+import { Reloader } from './plugins/reload/reloader.ts';
 import { NAME, VERSION } from './version.ts';
 
 const DEFAULT_PORT = 53;
@@ -41,9 +43,11 @@ export async function main(argv: string[]): Promise<number> {
   let corefile: Corefile;
   let demo = false;
   let port = flags.dnsPort ?? DEFAULT_PORT;
+  /** The Corefile on disk (null for the built-in demo): what `reload` reads again. */
+  let file: string | null = null;
   try {
-    if (flags.conf !== null) corefile = loadCorefile(resolve(flags.conf));
-    else if (existsSync('Corefile')) corefile = loadCorefile(resolve('Corefile'));
+    if (flags.conf !== null) corefile = loadCorefile((file = resolve(flags.conf)));
+    else if (existsSync('Corefile')) corefile = loadCorefile((file = resolve('Corefile')));
     else {
       demo = true;
       port = flags.dnsPort ?? DEMO_PORT;
@@ -61,11 +65,13 @@ export async function main(argv: string[]): Promise<number> {
     return configError(err);
   }
 
-  const server = new DnsServer(plan, {
+  const serverOptions = {
     workers: flags.workers ?? availableParallelism(),
     testHooks: process.env.KDNS_TEST_HOOKS === '1',
     tcp: flags.tcpMaxConns !== null ? { maxConnections: flags.tcpMaxConns } : {},
-  });
+  };
+  /** The server answering now; a reload replaces it. */
+  let server = new DnsServer(plan, serverOptions);
   try {
     await server.start();
   } catch (err) {
@@ -84,12 +90,17 @@ export async function main(argv: string[]): Promise<number> {
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;
+    let reloader: Reloader | null = null;
     const shutdown = (code: number): void => {
       if (stopping) return;
       stopping = true;
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      server.stop().then(() => {
+      // A reload under way finishes (or is undone) first, so exactly one server is left to stop.
+      (async () => {
+        await reloader?.close();
+        await server.stop();
+      })().then(() => {
         if (flags.pidfile) rmSync(flags.pidfile, { force: true });
         resolveExit(code);
       }, () => resolveExit(1));
@@ -97,14 +108,41 @@ export async function main(argv: string[]): Promise<number> {
     const onSignal = (): void => shutdown(0);
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    const control: ServerControl = {
+    /** What the parts of one configuration see: their own plan's parts (ready's scope). */
+    const controlFor = (p: Plan): ServerControl => ({
       fatal(message) {
         process.stderr.write(`[FATAL] ${message}\n`);
         shutdown(1);
       },
-      parts: () => plan.servers.flatMap((s) => s.primaries.map((p) => ({ block: s.key, plugin: p.name, part: p.part }))),
+      parts: () => p.servers.flatMap((s) => s.primaries.map((x) => ({ block: s.key, plugin: x.name, part: x.part }))),
+    });
+    const announce = (p: Plan): void => {
+      const control = controlFor(p);
+      for (const s of p.servers) for (const x of s.primaries) x.part.listening?.(control, s.addresses);
     };
-    for (const s of plan.servers) for (const p of s.primaries) p.part.listening?.(control);
+    announce(plan);
+    if (file === null) return;
+    reloader = new Reloader({
+      file,
+      defaultPort: port,
+      // The new server binds the same ports next to the running one (SO_REUSEPORT), so some
+      // socket is always open for every listener both have; only then does the old one stop.
+      async swap(next) {
+        if (stopping) return false;
+        const fresh = new DnsServer(next, serverOptions);
+        await fresh.start({ held: server.plan.listeners });
+        if (stopping) {
+          await fresh.stop({ reload: true });
+          return false;
+        }
+        const old = server;
+        server = fresh;
+        announce(next);
+        await old.stop({ reload: true });
+        return true;
+      },
+      log: (line) => void process.stdout.write(`${line}\n`),
+    }, corefile, plan);
   });
 }
 

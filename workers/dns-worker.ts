@@ -6,10 +6,11 @@ import type dgram from 'node:dgram';
 import type net from 'node:net';
 import type { FromWorker, ToWorker, WorkerConfig } from '../src/worker/config.ts';
 import { WorkerRuntime } from '../src/worker/runtime.ts';
-import { openUdp } from '../src/worker/udp.ts';
+import { drainAndClose, openUdp } from '../src/worker/udp.ts';
 import { openTcp } from '../src/worker/tcp.ts';
 import { TableReader } from '../src/table/reader.ts';
 import { LogBuffer } from '../src/worker/log-buffer.ts';
+import { MetricsWriter } from '../src/metrics/worker.ts';
 
 export interface WorkerTask {
   index: number;
@@ -39,7 +40,8 @@ export default async function serve(task: WorkerTask): Promise<{ index: number; 
   for (const [id, sab] of Object.entries(config.tables)) readers.set(id, new TableReader(sab, pollSwap));
   port.on('message', (m: ToWorker) => onControl(m, false));
 
-  const rt = await WorkerRuntime.create(config, { log: (line) => logs.write(line) }, (id) => {
+  const metrics = new MetricsWriter(config.metrics);
+  const rt = await WorkerRuntime.create(config, { log: (line) => logs.write(line), metrics }, (id) => {
     const reader = readers.get(id);
     if (!reader) throw new Error(`no record table ${id}`);
     return reader;
@@ -64,7 +66,7 @@ export default async function serve(task: WorkerTask): Promise<{ index: number; 
   send({ type: 'listening' });
 
   await stopped;
-  for (const s of udp) s.close();
+  await Promise.all(udp.map((s) => drainAndClose(s)));
   await Promise.all(tcp.map((s) => new Promise<void>((resolve) => {
     s.close(() => resolve());
     // Idle keep-alive connections would hold close() open; they get no new queries anyway.

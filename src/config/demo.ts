@@ -1,6 +1,7 @@
 // The configuration `kdns` runs when it is given no Corefile and finds none in the current
 // directory: the example cluster in demo/cluster (Kubernetes manifests, re-read when edited)
-// served on 127.0.0.1, so a newcomer can query at once without a cluster.
+// served on 127.0.0.1, every other name forwarded to this machine's resolvers and cached, as in
+// a cluster; so a newcomer can query at once without a cluster.
 import { fileURLToPath } from 'node:url';
 
 export const DEMO_PORT = 1053;
@@ -17,7 +18,12 @@ export function demoCorefile(port: number): string {
         pods verified
         fallthrough in-addr.arpa ip6.arpa
     }
-    whoami
+    forward . /etc/resolv.conf
+    cache 30 {
+        disable success cluster.local
+        disable denial cluster.local
+    }
+    loadbalance
 }
 `;
 }
@@ -31,7 +37,7 @@ export function demoBanner(port: number): string {
     `  dig @127.0.0.1 -p ${port} _dns._udp.kube-dns.kube-system.svc.cluster.local SRV`,
     `  dig @127.0.0.1 -p ${port} db.demo.svc.cluster.local          (headless: one A per ready pod)`,
     `  dig @127.0.0.1 -p ${port} -x 10.96.0.10`,
-    `  dig @127.0.0.1 -p ${port} whoami.example.org   (names outside the cluster: the whoami plugin)`,
+    `  dig @127.0.0.1 -p ${port} example.org   (outside names: forwarded to /etc/resolv.conf's nameservers, cached)`,
     '',
   ].join('\n');
 }

@@ -48,6 +48,7 @@ export function buildPlan(corefile: Corefile, opts: PlanOptions): Plan {
     }
     checkDirectives(block.directives);
     const ordered = [...block.directives].sort((a, b) => orderOf(a.name.text) - orderOf(b.name.text));
+    const names = [...new Set(ordered.map((d) => d.name.text))];
     for (const [port, g] of byPort) {
       const server: ServerPlan = {
         key: g.keys[0]!, zones: g.zones, port, plugins: [], addresses: null, primaries: [], at: block.keys[0]!,
@@ -57,6 +58,8 @@ export function buildPlan(corefile: Corefile, opts: PlanOptions): Plan {
         const instance = def.setup({
           directive: d,
           block: { zones: g.zones, port, key: server.key },
+          plugins: names,
+          addresses: server.addresses,
           createTable: () => {
             const id = `t${tables.size + 1}`;
             const writer = new TableWriter();

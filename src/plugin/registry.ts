@@ -9,9 +9,13 @@ import { forward } from '../plugins/forward/setup.ts';
 import { health } from '../plugins/health/setup.ts';
 import { hosts } from '../plugins/hosts/setup.ts';
 import { kubernetes } from '../plugins/kubernetes/setup.ts';
+import { loadbalance } from '../plugins/loadbalance/setup.ts';
 import { log } from '../plugins/log/setup.ts';
+import { loop } from '../plugins/loop/setup.ts';
+import { prometheus } from '../plugins/prometheus/setup.ts';
 import { ready } from '../plugins/ready/setup.ts';
 import { records } from '../plugins/records/setup.ts';
+import { reload } from '../plugins/reload/setup.ts';
 import { timeouts } from '../plugins/timeouts/setup.ts';
 import { whoami } from '../plugins/whoami/setup.ts';
 
@@ -25,7 +29,7 @@ export const DIRECTIVE_ORDER = [
   'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
 ];
 
-const PLUGINS: PluginDefinition[] = [any, bind, cache, errors, forward, health, hosts, kubernetes, log, ready, records, timeouts, whoami];
+const PLUGINS: PluginDefinition[] = [any, bind, cache, errors, forward, health, hosts, kubernetes, loadbalance, log, loop, prometheus, ready, records, reload, timeouts, whoami];
 
 export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
 

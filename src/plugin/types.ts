@@ -8,6 +8,7 @@ import type { Query } from '../dns/query.ts';
 import type { ResponseWriter } from '../dns/response.ts';
 import type { TableReader } from '../table/reader.ts';
 import type { TableWriter } from '../table/writer.ts';
+import type { MetricsWriter } from '../metrics/worker.ts';
 
 /** A handler's verdict when it does not answer: the next plugin in the chain gets the query. */
 export const NEXT = -1;
@@ -35,6 +36,13 @@ export interface ServerBlockInfo {
 export interface SetupContext {
   directive: Directive;
   block: ServerBlockInfo;
+  /** Plugin names of the block's directives, in chain order (for metrics labels). */
+  plugins?: string[];
+  /**
+   * Where the block listens: its `bind` addresses, null (or absent) for every address. Final
+   * for every plugin set up after `bind` in chain order (all but the first few).
+   */
+  addresses?: string[] | null;
   /** A new record table owned by this plugin instance, published to every worker. */
   createTable(): { id: string; writer: TableWriter };
 }
@@ -50,8 +58,11 @@ export interface ServerControl {
 /** Something a plugin runs on the primary thread for the life of the server. */
 export interface PrimaryPart {
   start?(): Promise<void> | void;
-  /** Called once every worker listens (e.g. `loop` sends its probe then). */
-  listening?(ctl: ServerControl): void;
+  /**
+   * Called once every worker listens (e.g. `loop` sends its probe then). `addresses`: where the
+   * part's server block listens (its `bind` addresses; null: every address).
+   */
+  listening?(ctl: ServerControl, addresses: string[] | null): void;
   stop?(): Promise<void> | void;
   /** For `ready`: false until this plugin can answer correctly. */
   ready?(): boolean;
@@ -89,6 +100,12 @@ export interface RequestState {
   error: string | null;
   /** Length of the response message sent (0 when nothing was sent). */
   responseLen: number;
+  /**
+   * For observers: the plugin that wrote the response, '' when the server did (a plugin failed
+   * with an error, or none answered), as CoreDNS's `coredns_dns_responses_total{plugin}`.
+   * Always set by the runtime; optional only for hand-made states in tests.
+   */
+  plugin?: string;
   /**
    * Only inside serve(): takes this query off the hot path (a copy of it, the client's address
    * and socket, the post hooks of earlier plugins). The handler then returns ASYNC and later
@@ -141,6 +158,8 @@ export interface WorkerEnv {
   table(id: string): TableReader;
   /** The server block this handler belongs to. */
   server: ServerBlockInfo;
+  /** This worker's metrics block: slots declared in setup (src/metrics/README.md). */
+  metrics: MetricsWriter;
 }
 
 /** Default export of every handler module. */

@@ -1,15 +1,27 @@
 // Before workers bind with SO_REUSEPORT (which would silently share a port with another
 // process of the same user that also set it), bind each listener plainly once to find out
-// whether the port is really free, and turn failures into one clear line.
+// whether the port is really free, and turn failures into one clear line. On a reload, ports the
+// running server already holds are skipped: the new workers join its SO_REUSEPORT group.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { isIP } from 'node:net';
 import type { WorkerListenerConfig } from '../worker/config.ts';
 
-export class ListenError extends Error {}
+export class ListenError extends Error {
+  /** The DNS port that could not be bound (absent for HTTP endpoints). */
+  readonly port: number | undefined;
 
-export async function checkListenersFree(listeners: WorkerListenerConfig[]): Promise<void> {
+  constructor(message: string, port?: number) {
+    super(message);
+    this.port = port;
+  }
+}
+
+/** `held`: listeners of our own running server (a reload); their ports are not probed. */
+export async function checkListenersFree(listeners: WorkerListenerConfig[], held: WorkerListenerConfig[] = []): Promise<void> {
+  const ours = new Set(held.map((h) => h.port));
   for (const l of listeners) {
+    if (ours.has(l.port)) continue;
     await probe(l.address, l.port);
   }
 }
@@ -17,10 +29,10 @@ export async function checkListenersFree(listeners: WorkerListenerConfig[]): Pro
 async function probe(address: string, port: number): Promise<void> {
   const where = `${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
   const explain = (proto: string, err: NodeJS.ErrnoException): ListenError => {
-    if (err.code === 'EADDRINUSE') return new ListenError(`listen ${proto} ${where}: address already in use (another DNS server, or another kdns, is running on port ${port})`);
-    if (err.code === 'EACCES') return new ListenError(`listen ${proto} ${where}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; try -dns.port 1053)`);
-    if (err.code === 'EADDRNOTAVAIL') return new ListenError(`listen ${proto} ${where}: address not available on this machine (check 'bind')`);
-    return new ListenError(`listen ${proto} ${where}: ${err.message}`);
+    if (err.code === 'EADDRINUSE') return new ListenError(`listen ${proto} ${where}: address already in use (another DNS server, or another kdns, is running on port ${port})`, port);
+    if (err.code === 'EACCES') return new ListenError(`listen ${proto} ${where}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; try -dns.port 1053)`, port);
+    if (err.code === 'EADDRNOTAVAIL') return new ListenError(`listen ${proto} ${where}: address not available on this machine (check 'bind')`, port);
+    return new ListenError(`listen ${proto} ${where}: ${err.message}`, port);
   };
   try {
     await udpProbe(address, port);

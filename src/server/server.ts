@@ -4,9 +4,11 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Plan } from '../config/plan.ts';
-import type { FromWorker, ToWorker, WorkerConfig } from '../worker/config.ts';
+import type { PrimaryPart } from '../plugin/types.ts';
+import type { FromWorker, ToWorker, WorkerConfig, WorkerListenerConfig } from '../worker/config.ts';
 import type { WorkerTask } from '../../workers/dns-worker.ts';
 import { checkListenersFree } from './port-check.ts';
+import { attachServer, closeWorkerBlock, countWorkerDeath, countWorkerRestart, openWorkerBlock } from '../metrics/server.ts';
 
 export interface ServerOptions {
   workers: number;
@@ -36,6 +38,12 @@ export class DnsServer {
   private readonly slots: WorkerSlot[] = [];
   private stopping = false;
   private readonly tasks = new Set<Promise<unknown>>();
+  /** Stops showing this server's workers and tables in the metrics. */
+  private detachMetrics: (() => void) | null = null;
+  /** Metrics blocks of workers that stopped on request, kept until their threads are gone. */
+  private readonly stoppedBlocks: SharedArrayBuffer[] = [];
+  /** Primary parts whose start() was called, in order (stop() stops exactly these). */
+  private readonly started: PrimaryPart[] = [];
 
   constructor(plan: Plan, opts: ServerOptions) {
     this.plan = plan;
@@ -48,9 +56,25 @@ export class DnsServer {
     };
   }
 
-  async start(): Promise<void> {
-    await checkListenersFree(this.plan.listeners);
-    for (const s of this.plan.servers) for (const p of s.primaries) await p.part.start?.();
+  /**
+   * Starts the primary parts, then the workers; resolves once every worker listens. On a reload
+   * `held` lists the running server's listeners: the port check skips those ports, since the new
+   * workers join the running ones in the SO_REUSEPORT group. A failure undoes what was started.
+   */
+  async start(opts: { held?: WorkerListenerConfig[] } = {}): Promise<void> {
+    await checkListenersFree(this.plan.listeners, opts.held);
+    this.detachMetrics = attachServer({ aliveWorkers: () => this.aliveWorkers(), tables: this.plan.tables });
+    try {
+      for (const s of this.plan.servers) {
+        for (const p of s.primaries) {
+          this.started.push(p.part);
+          await p.part.start?.();
+        }
+      }
+    } catch (err) {
+      await this.stop({ reload: true });
+      throw err;
+    }
     for (const [id, table] of this.plan.tables) {
       table.onSwap = (sab) => this.broadcast({ type: 'table', id, sab });
     }
@@ -73,7 +97,7 @@ export class DnsServer {
     try {
       await Promise.all(started);
     } catch (err) {
-      await this.stop();
+      await this.stop({ reload: true });
       throw err;
     }
   }
@@ -83,15 +107,22 @@ export class DnsServer {
     return this.slots.filter((s) => s.alive).length;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the workers (they close their sockets) and the primary parts. A shutdown first runs the
+   * parts' shutdown hooks (health's lameduck, ready's 503) while the workers still answer; a
+   * reload (`reload: true`, the new server already listening) skips them, as CoreDNS's reload
+   * skips the lameduck.
+   */
+  async stop(opts: { reload?: boolean } = {}): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    // Workers keep answering while parts wind down (lameduck), then stop.
-    await Promise.allSettled(this.plan.servers.flatMap((s) => s.primaries.map((p) => p.part.shutdown?.())));
+    if (!opts.reload) await Promise.allSettled(this.started.map((p) => p.shutdown?.()));
     this.broadcast({ type: 'stop' });
     await Promise.allSettled([...this.tasks]);
     await this.pool?.destroy();
-    for (const s of this.plan.servers) for (const p of s.primaries) await p.part.stop?.();
+    for (const b of this.stoppedBlocks.splice(0)) closeWorkerBlock(b);
+    this.detachMetrics?.();
+    for (const p of this.started) await p.stop?.();
   }
 
   private workerConfig(): WorkerConfig {
@@ -103,6 +134,7 @@ export class DnsServer {
       tables,
       tcp: this.opts.tcp,
       testHooks: this.opts.testHooks,
+      metrics: null,
     };
   }
 
@@ -124,12 +156,20 @@ export class DnsServer {
         listening();
       } else if (m.type === 'error') failed(new Error(m.message));
     });
-    const task: WorkerTask = { index: slot.index, config: this.workerConfig(), port: channel.port2 };
+    // Each worker counts into its own metrics block; its counts outlive it (src/metrics).
+    const block = openWorkerBlock();
+    const task: WorkerTask = { index: slot.index, config: { ...this.workerConfig(), metrics: block }, port: channel.port2 };
     const run = this.pool!.run(task, { transferList: [channel.port2] as never });
     this.tasks.add(run);
     run.then(
-      () => this.onWorkerExit(slot, port, null, run),
+      () => {
+        // Stopped on request: answers still in flight may count until the pool is destroyed.
+        if (this.stopping) this.stoppedBlocks.push(block);
+        else closeWorkerBlock(block);
+        this.onWorkerExit(slot, port, null, run);
+      },
       (err: Error) => {
+        closeWorkerBlock(block);
         failed(err);
         this.onWorkerExit(slot, port, err, run);
       },
@@ -148,10 +188,12 @@ export class DnsServer {
     if (wasAlive) {
       // A worker that was serving died: count it, say so, and put a new one in its place.
       this.opts.err(`[ERROR] worker ${slot.index} died: ${err?.message ?? 'exited'}; starting a replacement\n`);
+      countWorkerDeath();
     } else {
       this.opts.err(`[ERROR] replacement for worker ${slot.index} failed to start: ${err?.message ?? 'exited'}; trying again\n`);
     }
     slot.restarts++;
+    countWorkerRestart();
     const timer = setTimeout(() => {
       if (this.stopping) return;
       // Failures are reported (and retried) by onWorkerExit.

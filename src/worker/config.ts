@@ -30,6 +30,8 @@ export interface WorkerConfig {
   tcp: { maxConnections: number; idleTimeoutMs: number };
   /** Enables test-only queries (a query that crashes the worker); set by KDNS_TEST_HOOKS=1. */
   testHooks: boolean;
+  /** This worker's own metrics block (src/metrics); null: a private one nobody reads. */
+  metrics: SharedArrayBuffer | null;
 }
 
 /** Messages from the primary to a worker. */

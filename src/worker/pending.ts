@@ -6,6 +6,7 @@ import type net from 'node:net';
 import { Query, parseQuery } from '../dns/query.ts';
 import { ResponseWriter, TCP_PREFIX } from '../dns/response.ts';
 import type { Pending, RequestState } from '../plugin/types.ts';
+import { sendAnswer } from './udp.ts';
 
 /** Where a finished response goes. */
 export type Sink =
@@ -88,7 +89,7 @@ export function cloneQuery(q: Query): Query {
 /** Sends a finished message of `len` bytes (at TCP_PREFIX in `w.buf`) to a client sink. */
 export function deliver(sink: Sink, w: ResponseWriter, len: number): void {
   try {
-    if (sink.kind === 'udp') sink.socket.send(w.buf, TCP_PREFIX, len, sink.port, sink.address);
+    if (sink.kind === 'udp') sendAnswer(sink.socket, w.buf, TCP_PREFIX, len, sink.port, sink.address);
     else if (sink.kind === 'tcp' && !sink.socket.destroyed) sink.socket.write(w.buf.subarray(0, w.frameForTcp(len)));
   } catch {
     // The listener closed while the answer was on its way (shutdown): nothing to send it on.

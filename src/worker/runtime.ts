@@ -12,6 +12,7 @@ import {
 } from '../plugin/types.ts';
 import type { TableReader } from '../table/reader.ts';
 import { ZoneMatcher } from '../table/zone-match.ts';
+import { PANICS_SLOT, type MetricsWriter } from '../metrics/worker.ts';
 import type { WorkerConfig, WorkerListenerConfig, WorkerServerConfig } from './config.ts';
 import { PendingQuery, cloneQuery, deliver, type PendingHost, type Sink } from './pending.ts';
 
@@ -54,11 +55,20 @@ export class ListenerRoute {
 
 const CRASH_NAME = 'crash.kdns.test.';
 
+/**
+ * The plugin that wrote the response (chain link `link` answered): as in CoreDNS, none when the
+ * query failed with an error (there the server writes the SERVFAIL, not a plugin).
+ */
+function answeredBy(server: ServerRuntime, link: number, r: RequestState): string {
+  return r.error === null ? (server.chain[link]?.name ?? '') : '';
+}
+
 /** The RequestState handlers see; defer() and spawn() act on the chain run in progress. */
 class Request implements RequestState {
   start = 0;
   error: string | null = null;
   responseLen = 0;
+  plugin = '';
   private readonly rt: WorkerRuntime;
   constructor(rt: WorkerRuntime) {
     this.rt = rt;
@@ -90,6 +100,8 @@ export class WorkerRuntime implements PendingHost {
   udpSocket: dgram.Socket | null = null;
   tcpSocket: net.Socket | null = null;
   private readonly testHooks: boolean;
+  /** Counts plugin exceptions as coredns_panics_total (CoreDNS recovers and counts panics). */
+  private panics: MetricsWriter | null = null;
   private lastServer: ServerRuntime | null = null;
   private readonly run: Run;
 
@@ -101,6 +113,7 @@ export class WorkerRuntime implements PendingHost {
 
   static async create(config: WorkerConfig, envBase: Omit<WorkerEnv, 'server' | 'table'>, tables: (id: string) => TableReader): Promise<WorkerRuntime> {
     const rt = new WorkerRuntime(config.testHooks);
+    rt.panics = envBase.metrics;
     for (const s of config.servers) {
       const server = new ServerRuntime(rt.servers.length);
       const env: WorkerEnv = { ...envBase, table: tables, server: { zones: s.zones, port: s.port, key: s.key } };
@@ -157,6 +170,7 @@ export class WorkerRuntime implements PendingHost {
     const rcode = this.runChain(server, 0, q, w, r);
     if (rcode === ASYNC) return 0;
     this.lastServer = server;
+    r.plugin = answeredBy(server, run.link, r);
     if (run.mask !== 0) this.runPosts(server, run.mask, q, w, r);
     return w.finish(q);
   }
@@ -174,6 +188,7 @@ export class WorkerRuntime implements PendingHost {
         rcode = link.serve(q, w, r);
       } catch (err) {
         // A plugin bug fails this query, not the worker.
+        this.panics?.inc(PANICS_SLOT);
         rcode = this.failed(q, w, r, `plugin/${link.name}: ${(err as Error).message}`);
       }
       if (rcode === NEXT_POST) {
@@ -207,6 +222,7 @@ export class WorkerRuntime implements PendingHost {
       try {
         link.post?.(q, w, r);
       } catch (err) {
+        this.panics?.inc(PANICS_SLOT);
         r.error = `plugin/${link.name}: ${(err as Error).message}`;
       }
     }
@@ -226,6 +242,7 @@ export class WorkerRuntime implements PendingHost {
         o(q, w, r);
       } catch {
         // An observer must never take the worker down; its output is best effort.
+        this.panics?.inc(PANICS_SLOT);
       }
     }
   }
@@ -272,6 +289,7 @@ export class WorkerRuntime implements PendingHost {
   /** PendingHost: a deferred query's response is ready. */
   complete(p: PendingQuery, w: ResponseWriter): void {
     const server = this.servers[p.server]!;
+    p.r.plugin = answeredBy(server, p.link, p.r);
     if (p.mask !== 0) this.runPosts(server, p.mask, p.q, w, p.r);
     this.finishTo(server, p.sink, p.q, w, p.r);
   }
@@ -297,6 +315,7 @@ export class WorkerRuntime implements PendingHost {
       run.q = this.q;
     }
     if (rcode === ASYNC) return;
+    r.plugin = answeredBy(server, run.link, r);
     if (run.mask !== 0) this.runPosts(server, run.mask, q, w, r);
     this.finishTo(server, sink, q, w, r);
   }

@@ -18,6 +18,55 @@ function literalLookup(address: string, _family: unknown, callback: LookupCallba
   callback(null, address, isIP(address) === 6 ? 6 : 4);
 }
 
+/** Answers held while a socket drains (a connected socket cannot send to other addresses). */
+const draining = new WeakMap<dgram.Socket, Array<{ msg: Buffer; port: number; address: string }>>();
+const DRAIN_MS = 20;
+/** Sockets draining in this worker; 0 on the hot path, so it skips the WeakMap lookup. */
+let drainingCount = 0;
+
+/** Sends an answer on a listener's socket, or holds it while the socket drains. */
+export function sendAnswer(socket: dgram.Socket, buf: Uint8Array, offset: number, len: number, port: number, address: string): void {
+  const held = drainingCount === 0 ? undefined : draining.get(socket);
+  if (held) held.push({ msg: Buffer.from(buf.subarray(offset, offset + len)), port, address });
+  else socket.send(buf, offset, len, port, address);
+}
+
+/**
+ * Closes a listener without dropping the datagrams already queued on it. The new workers of a
+ * reload share the port (SO_REUSEPORT): connecting this socket to itself takes it out of the
+ * group's choice (Linux gives unconnected traffic to unconnected members only), so new queries go
+ * to them while this one reads and answers what it had; then it disconnects, sends the held
+ * answers and closes, all in one synchronous step. If connect fails, it drains and closes anyway.
+ */
+export async function drainAndClose(socket: dgram.Socket): Promise<void> {
+  const held: Array<{ msg: Buffer; port: number; address: string }> = [];
+  draining.set(socket, held);
+  drainingCount++;
+  try {
+    const me = socket.address();
+    // No callback: a failure is an 'error' event (ignored) and the socket stays as it was.
+    socket.connect(me.port, me.address === '::' ? '::1' : me.address === '0.0.0.0' ? '127.0.0.1' : me.address);
+  } catch {
+    // Not connected: it goes on receiving until it closes, as before.
+  }
+  await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
+  draining.delete(socket);
+  drainingCount--;
+  try {
+    socket.disconnect();
+  } catch {
+    // It never connected.
+  }
+  for (const h of held) {
+    try {
+      socket.send(h.msg, h.port, h.address);
+    } catch {
+      // Closing anyway.
+    }
+  }
+  socket.close();
+}
+
 export async function openUdp(rt: WorkerRuntime, route: ListenerRoute): Promise<dgram.Socket> {
   const { address, port } = route.config;
   const socket = await bindUdp(address, port).catch((err: NodeJS.ErrnoException) => {
@@ -32,7 +81,7 @@ export async function openUdp(rt: WorkerRuntime, route: ListenerRoute): Promise<
     q.remotePort = rinfo.port;
     rt.udpSocket = socket;
     const len = rt.handle(route, msg, msg.length);
-    if (len > 0) socket.send(rt.w.buf, TCP_PREFIX, len, rinfo.port, rinfo.address);
+    if (len > 0) sendAnswer(socket, rt.w.buf, TCP_PREFIX, len, rinfo.port, rinfo.address);
     rt.observe(len);
     // Node sends synchronously unless the socket buffer is full; then it queues a reference to
     // our buffer. Never write into a buffer a queued send still points at.

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { namespace, service, startFakeApiServer } from '../fake-apiserver/index.ts';
 import { makeCertificates } from '../helpers/certificates.ts';
-import { tcpQuery, udpQuery, type Reply } from '../helpers/dns-client.ts';
+import { TcpConnection, tcpQuery, udpQuery, type Reply } from '../helpers/dns-client.ts';
 import { httpsFront } from '../helpers/https-front.ts';
 import { overlayFile, peerNamespace, serviceAccount } from '../helpers/netns.ts';
 import { ROOT, spawnCli, tempDir } from '../helpers/server-process.ts';
@@ -44,6 +44,7 @@ async function main(): Promise<Record<string, unknown>> {
         { zone: 'example.org.' },
         'example.org. 300 IN A 93.184.215.14',
         'www.example.org. 300 IN CNAME example.org.',
+        'cached.example.org. 300 IN A 93.184.215.15',
         'example.org. 300 IN SOA ns.example.org. admin.example.org. 1 3600 600 86400 60',
         { zone: '2.0.53.10.in-addr.arpa.' },
         '2.0.53.10.in-addr.arpa. 300 IN PTR node-resolver.example.org.',
@@ -90,8 +91,12 @@ async function main(): Promise<Record<string, unknown>> {
     out.outsideCname = await q('www.example.org');
     out.outsideMissing = await q('nope.example.org');
     out.outsidePtr = await q('2.0.53.10.in-addr.arpa', 'PTR');
+    // Caches are per worker: ask twice on one TCP connection, which stays with one worker.
+    const conn = new TcpConnection(53);
+    out.outsideFirst = brief(await conn.query('cached.example.org'));
     await new Promise((r) => setTimeout(r, 1100));
-    out.outsideAgain = await q('example.org');
+    out.outsideAgain = brief(await conn.query('cached.example.org'));
+    conn.close();
     out.outsideTcp = brief(await tcpQuery(53, 'www.example.org'));
     out.health = await http(8080, '/health');
     out.ready = await http(8181, '/ready');

@@ -5,8 +5,12 @@ import type { PluginDefinition, PrimaryPart, ServerControl } from '../../plugin/
 import { maxArgs, noBlock } from '../../plugin/args.ts';
 import { HttpEndpoint, parseHttpAddress } from '../../plugin/http-endpoint.ts';
 
-/** Blocks that enabled ready, by address: one /ready answers for all of them (as in CoreDNS). */
-const blocksByAddress = new Map<string, Set<string>>();
+/**
+ * The address each ready part serves. One /ready answers for every block of the running
+ * configuration that enables ready on that address (as in CoreDNS); the blocks are found through
+ * ServerControl.parts(), so nothing outlives the configuration that made it (reload).
+ */
+const addressOf = new WeakMap<PrimaryPart, string>();
 
 export const ready: PluginDefinition = {
   name: 'ready',
@@ -17,41 +21,40 @@ export const ready: PluginDefinition = {
     noBlock(d);
     const addr = parseHttpAddress(d.args[0], ':8181');
     const key = `${addr.host ?? ''}:${addr.port}`;
-    let blocks = blocksByAddress.get(key);
-    if (!blocks) blocksByAddress.set(key, (blocks = new Set()));
-    blocks.add(ctx.block.key);
-    const scope = blocks;
 
     let control: ServerControl | null = null;
     let shuttingDown = false;
     /** Once a plugin said it is ready it is not asked again (CoreDNS does the same). */
     const readyOnce = new Set<PrimaryPart>();
-    const notReady = (): string[] => {
-      if (control === null) return ['kdns'];
+    const notReady = (ctl: ServerControl): string[] => {
+      const parts = ctl.parts();
+      const scope = new Set(parts.filter((p) => p.plugin === 'ready' && addressOf.get(p.part) === key).map((p) => p.block));
       const names = new Set<string>();
-      for (const { block, plugin, part } of control.parts()) {
+      for (const { block, plugin, part } of parts) {
         if (!scope.has(block) || !part.ready || readyOnce.has(part)) continue;
         if (part.ready()) readyOnce.add(part);
         else names.add(plugin);
       }
       return [...names].sort();
     };
-    const endpoint = new HttpEndpoint(addr, '/ready', (_req, res) => {
-      const waiting = shuttingDown ? ['shutdown'] : notReady();
+    const endpoint = new HttpEndpoint(addr, '/ready', (_req, res, older) => {
+      // A reload's new configuration is not listening yet: the running one still answers.
+      if (control === null && older) return older();
+      const waiting = shuttingDown ? ['shutdown'] : control === null ? ['kdns'] : notReady(control);
       if (waiting.length === 0) res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('OK');
       else res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(waiting.join(','));
     });
-    return {
-      primary: {
-        start: () => endpoint.start(),
-        listening(ctl) {
-          control = ctl;
-        },
-        shutdown() {
-          shuttingDown = true;
-        },
-        stop: () => endpoint.stop(),
+    const part: PrimaryPart = {
+      start: () => endpoint.start(),
+      listening(ctl) {
+        control = ctl;
       },
+      shutdown() {
+        shuttingDown = true;
+      },
+      stop: () => endpoint.stop(),
     };
+    addressOf.set(part, key);
+    return { primary: part };
   },
 };

@@ -1,0 +1,61 @@
+// The worker's side of the shared metrics: one block of 64-bit float slots per worker thread, in
+// a SharedArrayBuffer the primary allocated for it. Only this worker writes its block, with plain
+// stores (no Atomics: one writer, and the primary only sums at scrape time); nothing crosses
+// threads per query and nothing is allocated. Slot numbers come from the plugin's setup, which
+// declared its series on the primary (src/metrics/README.md). Imports nothing from prom-client.
+
+/** `coredns_panics_total`: the one slot the runtime itself writes (a plugin threw). */
+export const PANICS_SLOT = 0;
+
+/** Slots of a block nobody reads (a runtime built without a primary, e.g. in unit tests). */
+const PRIVATE_SLOTS = 4096;
+
+export class MetricsWriter {
+  /** This worker's block. Hot paths may keep a reference and write `slots[i]++` directly. */
+  readonly slots: Float64Array;
+
+  /** `block`: the SharedArrayBuffer from the worker config; null gives a private block. */
+  constructor(block: SharedArrayBuffer | null) {
+    this.slots = block ? new Float64Array(block) : new Float64Array(PRIVATE_SLOTS);
+  }
+
+  /** Counter +1. A slot past the block's end (declared after this worker started) is ignored. */
+  inc(slot: number): void {
+    this.slots[slot] += 1;
+  }
+
+  /** Counter +n (n >= 0). */
+  add(slot: number, n: number): void {
+    this.slots[slot] += n;
+  }
+
+  /** Gauge: this worker's current value; the scrape shows the sum over live workers. */
+  set(slot: number, value: number): void {
+    this.slots[slot] = value;
+  }
+
+  /**
+   * Histogram: `slot` is the series' first slot (from its declaration), `bounds` its bucket
+   * upper bounds (inclusive, ascending; the +Inf bucket is implicit).
+   */
+  observe(slot: number, bounds: ArrayLike<number>, value: number): void {
+    observeInto(this.slots, slot, bounds, value);
+  }
+}
+
+/**
+ * A histogram series occupies `bounds.length + 2` slots: one count per bucket (not cumulative;
+ * the last is +Inf), then the sum. The count is the sum of the buckets.
+ */
+export function histogramWidth(bucketCount: number): number {
+  return bucketCount + 2;
+}
+
+/** The histogram update of MetricsWriter.observe, for hot paths that hold `slots` themselves. */
+export function observeInto(slots: Float64Array, slot: number, bounds: ArrayLike<number>, value: number): void {
+  const n = bounds.length;
+  let i = 0;
+  while (i < n && value > bounds[i]!) i++;
+  slots[slot + i] += 1;
+  slots[slot + n + 1] += value;
+}
