@@ -2,13 +2,15 @@
 // stand-in) in front of the same upstream, A/B interleaved in one run.
 //
 //   node bench/outside-names.ts [--rounds 3] [--duration 5] [--concurrency 32] [--rate 2000]
-//       [--targets kdns1,kdnsN,unbound1,unboundN,dnsmasq] [--workers N] [--out FILE]
+//       [--targets minimal,kdns1,kdnsN,unbound1,unboundN,dnsmasq] [--workers N] [--out FILE]
 //
 // Upstream: the minimal responder (bench/minimal-responder.ts), which answers any name with one
 // A record (TTL 5), so it is never the bottleneck and every server pays the same to reach it.
 // Two query mixes per target and round:
 //   hit   100 names cycled; after the warm-up every answer comes from the server's cache
 //   miss  a fresh first label per query (loadgen --unique): every query goes upstream
+// `minimal` is the floor: the minimal responder itself answering every query (no cache, no
+// upstream), what a Node UDP server costs before doing anything.
 // Each mix runs closed-loop (capacity: QPS, latency under load, server CPU per query) and
 // open-loop at --rate (latency when not saturated). Medians over rounds are printed as a
 // Markdown table with ratios to unbound with the same thread count.
@@ -65,7 +67,7 @@ function stopChild(proc: ChildProcess): Promise<void> {
   });
 }
 
-async function startUpstream(): Promise<{ address: string; stop(): Promise<void> }> {
+async function startMinimal(): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
   const proc = spawn(process.execPath, [path.join(ROOT, 'bench', 'minimal-responder.ts'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout!.on('data', (d: Buffer) => {
@@ -74,7 +76,12 @@ async function startUpstream(): Promise<{ address: string; stop(): Promise<void>
     });
     proc.once('exit', () => reject(new Error('minimal responder exited')));
   });
-  return { address: `127.0.0.1:${port}`, stop: () => stopChild(proc) };
+  return { port, pid: proc.pid!, stop: () => stopChild(proc) };
+}
+
+async function startUpstream(): Promise<{ address: string; stop(): Promise<void> }> {
+  const m = await startMinimal();
+  return { address: `127.0.0.1:${m.port}`, stop: m.stop };
 }
 
 interface Row {
@@ -110,12 +117,13 @@ async function main(): Promise<void> {
   const rate = Number(values.rate ?? 2000);
   const n = Number(values.workers ?? os.availableParallelism());
   const all: Target[] = [
+    { name: 'minimal', start: async () => startMinimal() },
     kdnsTarget(1), kdnsTarget(n),
     daemonTarget('unbound1', (up) => startUnbound({ forwardTo: up, threads: 1, msgCacheSize: '64m' })),
     daemonTarget(`unbound${n}`, (up) => startUnbound({ forwardTo: up, threads: n, msgCacheSize: '64m' })),
     daemonTarget('dnsmasq', (up) => startDnsmasq({ forwardTo: up, cacheSize: 10000 })),
   ];
-  const wanted = (values.targets ?? `kdns1,kdns${n},unbound1,unbound${n},dnsmasq`).split(',');
+  const wanted = (values.targets ?? `minimal,kdns1,kdns${n},unbound1,unbound${n},dnsmasq`).split(',');
   const targets = all.filter((t) => wanted.includes(t.name));
   const upstream = await startUpstream();
   const rows: Row[] = [];
