@@ -1,0 +1,113 @@
+// Soak: does kdns's memory stay flat over a long run? kdns serves the demo cluster (manifests),
+// forwards everything else to the minimal responder and caches it, with prometheus on, while the
+// load generator sends a mix at a fixed rate: cluster hits, cluster misses (the ndots:5 search
+// path), cached outside names, and a share of never-seen names (cache misses that also fill the
+// cache up to its capacity). RSS is sampled every few seconds.
+//
+//   node bench/soak.ts [--minutes 5] [--rate 5000] [--workers 1] [--sample 5]
+//
+// Prints the samples and a least-squares slope of RSS (MiB per minute) over the second half of
+// the run (the first half includes warm-up and the cache filling).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { freePort, waitForDns } from './dnsutil.ts';
+import { runLoad } from './loadgen.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function slope(points: Array<[number, number]>): number {
+  const n = points.length;
+  const mx = points.reduce((s, p) => s + p[0], 0) / n;
+  const my = points.reduce((s, p) => s + p[1], 0) / n;
+  const num = points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0);
+  const den = points.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
+  return den === 0 ? 0 : num / den;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { minutes: { type: 'string' }, rate: { type: 'string' }, workers: { type: 'string' }, sample: { type: 'string' } } });
+  const minutes = Number(values.minutes ?? 5);
+  const rate = Number(values.rate ?? 5000);
+  const workers = Number(values.workers ?? 1);
+  const sampleS = Number(values.sample ?? 5);
+
+  const upstream = spawn(process.execPath, [path.join(ROOT, 'bench', 'minimal-responder.ts'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const upPort = await new Promise<number>((resolve) => upstream.stdout!.on('data', (d: Buffer) => {
+    const m = /ready (\d+)/.exec(d.toString());
+    if (m) resolve(Number(m[1]));
+  }));
+  const port = await freePort();
+  const metrics = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdns-soak-'));
+  const corefile = path.join(dir, 'Corefile');
+  fs.writeFileSync(corefile, `.:${port} {
+    bind 127.0.0.1
+    errors
+    prometheus 127.0.0.1:${metrics}
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        manifests ${path.join(ROOT, 'demo', 'cluster')}
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }
+    forward . 127.0.0.1:${upPort}
+    cache 30 {
+        success 9984
+        denial 9984
+    }
+    loadbalance
+}
+`);
+  const kdns = spawn(process.execPath, [path.join(ROOT, 'bin', 'kdns.js'), '-conf', corefile, '-workers', String(workers), '-quiet'], { stdio: 'inherit' });
+  try {
+    if (!(await waitForDns({ host: '127.0.0.1', port, family: 4 }, 20_000))) throw new Error('kdns did not start');
+    const mix = [
+      ...Array.from({ length: 4 }, () => ({ name: 'kubernetes.default.svc.cluster.local', type: 'A' })),
+      { name: 'db.demo.svc.cluster.local', type: 'A' },
+      { name: 'web.demo.svc.cluster.local', type: 'AAAA' },
+      { name: 'example.org.default.svc.cluster.local', type: 'A' },
+      { name: 'example.org.svc.cluster.local', type: 'A' },
+      ...Array.from({ length: 20 }, (_, i) => ({ name: `host${i}.example.org`, type: 'A' })),
+    ];
+    const samples: Array<[number, number]> = [];
+    const t0 = Date.now();
+    const sampler = setInterval(() => {
+      const s: [number, number] = [(Date.now() - t0) / 60_000, rssMiB(kdns.pid!)];
+      samples.push(s);
+      console.log(`${s[0].toFixed(2)} min  RSS ${s[1].toFixed(1)} MiB`);
+    }, sampleS * 1000);
+    // Two loads side by side for the whole run: the mix, and never-seen names at a tenth of it.
+    const seconds = Math.min(minutes * 60, 120);
+    const rounds = Math.ceil((minutes * 60) / seconds);
+    let answered = 0;
+    let lost = 0;
+    for (let i = 0; i < rounds; i++) {
+      const [a, b] = await Promise.all([
+        runLoad({ server: `127.0.0.1:${port}`, queries: mix, rate: rate * 0.9, duration: seconds, warmup: 0 }),
+        runLoad({ server: `127.0.0.1:${port}`, qname: 'soak.example.org', unique: true, rate: rate * 0.1, duration: seconds, warmup: 0 }),
+      ]);
+      answered += a.answered + b.answered;
+      lost += a.timeouts + b.timeouts;
+    }
+    clearInterval(sampler);
+    const second = samples.filter((s) => s[0] >= minutes / 2);
+    console.log(`\n${answered} answered, ${lost} lost; RSS ${samples[0]?.[1].toFixed(1)} -> ${samples.at(-1)?.[1].toFixed(1)} MiB; ` +
+      `slope over the second half ${slope(second).toFixed(2)} MiB/min (${second.length} samples)`);
+  } finally {
+    kdns.kill('SIGTERM');
+    upstream.kill('SIGTERM');
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`soak: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
