@@ -56,6 +56,8 @@ export abstract class SharedMetric {
   /** Label set key -> its labels and slots (one per declaration that produced it). */
   protected readonly seriesByKey = new Map<string, { labels: Record<string, string>; slots: number[] }>();
   private readonly gridBases = new Map<string, number>();
+  /** Keys of series declared with sumOf (their slots belong to other series). */
+  private readonly derived = new Set<string>();
   private readonly hooks: Array<() => void> = [];
 
   constructor(store: SlotStore, opts: MetricOptions, defaultShowZero: boolean) {
@@ -75,10 +77,31 @@ export abstract class SharedMetric {
     const labels = this.labelsOf(values);
     const key = keyOf(labels);
     const known = this.seriesByKey.get(key);
+    if (known && this.derived.has(key)) throw new Error(`${this.name}: series ${key} is declared as a sum of other slots`);
     if (known) return known.slots[0]!;
     const slot = this.store.alloc(this.width, this.isGauge);
     this.seriesByKey.set(key, { labels, slots: [slot] });
     return slot;
+  }
+
+  /**
+   * A series with no slot of its own whose value is the sum of slots declared elsewhere (of
+   * counters or gauges, one slot each): e.g. `coredns_cache_requests_total` = hits + misses, so
+   * the worker adds once per query, not twice. Declaring it again with the same slots (a reload)
+   * changes nothing; slots not seen before are added.
+   */
+  sumOf(values: LabelValues, slots: readonly number[]): void {
+    if (this.width !== 1) throw new Error(`${this.name}: only counters and gauges can be sums of slots`);
+    const labels = this.labelsOf(values);
+    const key = keyOf(labels);
+    const known = this.seriesByKey.get(key);
+    if (known && !this.derived.has(key)) throw new Error(`${this.name}: series ${key} already has its own slot`);
+    if (!known) {
+      this.derived.add(key);
+      this.seriesByKey.set(key, { labels, slots: [...slots] });
+      return;
+    }
+    for (const s of slots) if (!known.slots.includes(s)) known.slots.push(s);
   }
 
   /** Every combination of the given values (one list per label, in labelNames order). */
@@ -106,6 +129,7 @@ export abstract class SharedMetric {
       }
       const key = keyOf(labels);
       const known = this.seriesByKey.get(key);
+      if (known && this.derived.has(key)) throw new Error(`${this.name}: series ${key} is declared as a sum of other slots`);
       if (known) known.slots.push(slot);
       else this.seriesByKey.set(key, { labels, slots: [slot] });
       for (let k = values.length - 1; k >= 0; k--) {

@@ -6,9 +6,9 @@ import { FLAG_AD, FLAG_TC, QTYPE, RCODE } from '../../dns/constants.ts';
 import { skipName } from '../../dns/message.ts';
 import type { Query } from '../../dns/query.ts';
 import { type ResponseWriter, TCP_PREFIX } from '../../dns/response.ts';
-import { ASYNC, NEXT, NEXT_POST, type Handler, type Pending, type RequestState } from '../../plugin/types.ts';
+import { ASYNC, NEXT, NEXT_POST, type Handler, type Pending, type RequestState, type WorkerEnv } from '../../plugin/types.ts';
 import { ZoneMatcher } from '../../table/zone-match.ts';
-import type { CacheConfig } from './setup.ts';
+import type { CacheConfig, CacheMetricSlots } from './setup.ts';
 import { Item, KEPT_FLAGS, Store, keyOf } from './store.ts';
 
 /** dnsutil.MinimalDefaultTTL: what CoreDNS assumes when a response has no TTL to go by. */
@@ -24,8 +24,8 @@ const SUCCESS = 1;
 const DENIAL = 2;
 const SERVFAIL = 3;
 
-export default function create(config: CacheConfig): Handler {
-  return new Cache(config);
+export default function create(config: CacheConfig, env: WorkerEnv): Handler {
+  return new Cache(config, env.metrics.slots);
 }
 
 class Cache implements Handler {
@@ -38,9 +38,14 @@ class Cache implements Handler {
   private readonly staleS: number;
   /** Scratch for the record scan of a response being stored. */
   private readonly ttlScratch = new Uint16Array(MAX_RECORDS);
+  /** This worker's metrics block and our slots in it (CoreDNS's coredns_cache_* metrics). */
+  private readonly slots: Float64Array;
+  private readonly m: CacheMetricSlots;
 
-  constructor(c: CacheConfig) {
+  constructor(c: CacheConfig, slots: Float64Array) {
     this.c = c;
+    this.slots = slots;
+    this.m = c.metrics;
     this.zones = new ZoneMatcher(c.zones);
     this.noSuccess = c.noSuccess.length > 0 ? new ZoneMatcher(c.noSuccess) : null;
     this.noDenial = c.noDenial.length > 0 ? new ZoneMatcher(c.noDenial) : null;
@@ -51,11 +56,19 @@ class Cache implements Handler {
 
   serve(q: Query, w: ResponseWriter, r: RequestState): number {
     if (this.zones.match(q) < 0) return NEXT;
-    // Nothing of this name would ever be stored: stay out of its way.
-    if (this.noSuccess !== null && this.noDenial !== null && this.noSuccess.match(q) >= 0 && this.noDenial.match(q) >= 0) return NEXT;
+    // Nothing of this name would ever be stored: stay out of its way (CoreDNS looks and misses).
+    if (this.noSuccess !== null && this.noDenial !== null && this.noSuccess.match(q) >= 0 && this.noDenial.match(q) >= 0) {
+      this.slots[this.m.misses] += 1;
+      return NEXT;
+    }
     const now = r.start;
     const item = this.lookup(q, now);
-    if (item === null) return NEXT_POST;
+    if (item === null) {
+      this.slots[this.m.misses] += 1;
+      return NEXT_POST;
+    }
+    // requests_total is hits + misses (summed at scrape time): one add per query.
+    this.slots[item.denial ? this.m.hitDenial : this.m.hitSuccess] += 1;
     const ttl = item.ttl(now);
     if (ttl > 0) {
       serveItem(q, w, item, this.c.keepTtl ? item.origTtl : ttl);
@@ -68,6 +81,7 @@ class Cache implements Handler {
       r.spawn((q2, w2, r2) => this.verified(p, item, q2, w2, r2));
       return ASYNC;
     }
+    this.slots[this.m.servedStale] += 1;
     serveItem(q, w, item, this.c.keepTtl ? item.origTtl : 0);
     this.refresh(item, r, now);
     return item.rcode;
@@ -115,6 +129,7 @@ class Cache implements Handler {
   private refresh(item: Item, r: RequestState, now: number): void {
     if (item.refreshing !== 0 && now - item.refreshing < REFRESH_GUARD_MS) return;
     item.refreshing = now;
+    this.slots[this.m.prefetch] += 1;
     r.spawn((q2, w2, r2) => {
       item.refreshing = 0;
       const fresh = this.store(q2, w2, r2);
@@ -141,6 +156,7 @@ class Cache implements Handler {
       p.send(out);
       return;
     }
+    this.slots[this.m.servedStale] += 1;
     const out = p.writer(stale.body.length);
     serveItem(p.q, out, stale, this.c.keepTtl ? stale.origTtl : 0);
     p.send(out);
@@ -156,7 +172,7 @@ class Cache implements Handler {
     const base = TCP_PREFIX + q.questionEnd;
     const end = w.end;
     const count = w.an + w.ns + w.ar;
-    if (count > MAX_RECORDS) return null;
+    if (count > MAX_RECORDS) return this.dropped();
     const ttls = this.ttlScratch;
     let o = base;
     let optAt = -1;
@@ -168,12 +184,12 @@ class Cache implements Handler {
     for (let i = 0; i < count; i++) {
       const start = o;
       o = skipName(b, o, end);
-      if (o < 0 || o + 10 > end) return null;
+      if (o < 0 || o + 10 > end) return this.dropped();
       const type = (b[o]! << 8) | b[o + 1]!;
       const rdlen = (b[o + 8]! << 8) | b[o + 9]!;
       if (type === QTYPE.OPT) {
         // Hop-by-hop: never cached. Only a last one can be left out without moving pointers.
-        if (i !== count - 1 || optAt >= 0) return null;
+        if (i !== count - 1 || optAt >= 0) return this.dropped();
         optAt = start;
       } else {
         const t = o + 4;
@@ -188,9 +204,9 @@ class Cache implements Handler {
         }
       }
       o += 10 + rdlen;
-      if (o > end) return null;
+      if (o > end) return this.dropped();
     }
-    if (o !== end) return null;
+    if (o !== end) return this.dropped();
 
     // response.Typify, plus plugin/cache's key(): truncated answers, zone transfers and other
     // rcodes are not cached.
@@ -246,16 +262,24 @@ class Cache implements Handler {
     const body = new Uint8Array(b.subarray(base, bodyEnd)); // a copy (Buffer#slice would share)
     const item = new Item(q, keyOf(q), rcode, w.flags, body, w.an, w.ns, optAt >= 0 ? w.ar - 1 : w.ar, ttls.slice(0, records), ttl, performance.now(), kind !== SUCCESS);
     if (kind === SUCCESS) {
-      this.success.add(item);
+      if (this.success.add(item)) this.slots[this.m.evictSuccess] += 1;
       // The newest answer wins: a positive one ends a cached denial (CoreDNS drops it on
       // prefetch; otherwise the denial had expired anyway).
       this.denial.remove(item.key);
     } else {
-      this.denial.add(item);
+      if (this.denial.add(item)) this.slots[this.m.evictDenial] += 1;
       // A SERVFAIL leaves a positive answer in place (lookup prefers it); a denial replaces it.
       if (kind === DENIAL) this.success.remove(item.key);
     }
+    this.slots[this.m.entriesSuccess] = this.success.size;
+    this.slots[this.m.entriesDenial] = this.denial.size;
     return item;
+  }
+
+  /** A response we cannot index (CoreDNS: coredns_cache_drops_total, "the reply is malformed"). */
+  private dropped(): null {
+    this.slots[this.m.drops] += 1;
+    return null;
   }
 }
 

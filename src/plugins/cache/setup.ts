@@ -5,7 +5,9 @@
 import type { Directive, Token } from '../../corefile/index.ts';
 import { canonicalName } from '../../dns/name.ts';
 import { eachOption, fail, parseDuration, parseIntArg, zonesArg } from '../../plugin/args.ts';
-import type { PluginDefinition } from '../../plugin/types.ts';
+import type { PluginDefinition, SetupContext } from '../../plugin/types.ts';
+import { metrics } from '../../metrics/index.ts';
+import { serverLabel } from '../prometheus/setup.ts';
 import { SHARDS } from './store.ts';
 
 /** CoreDNS's default capacity (10000), which becomes 256 shards of 39 = 9984 items. */
@@ -40,6 +42,64 @@ export interface CacheConfig {
   /** Zones whose positive / negative answers are not cached (`disable`). */
   noSuccess: string[];
   noDenial: string[];
+  metrics: CacheMetricSlots;
+}
+
+/**
+ * Slots of this cache's series in the worker's metrics block (src/metrics). Requests are not
+ * counted separately: `coredns_cache_requests_total` is hits + misses, summed at scrape time,
+ * so a hit costs one add.
+ */
+export interface CacheMetricSlots {
+  hitSuccess: number;
+  hitDenial: number;
+  misses: number;
+  prefetch: number;
+  servedStale: number;
+  drops: number;
+  /** Gauges: this worker's item counts (the scrape sums the workers). */
+  entriesSuccess: number;
+  entriesDenial: number;
+  evictSuccess: number;
+  evictDenial: number;
+}
+
+// CoreDNS's plugin/cache/metrics.go: names, help and labels as there. Registered once for the
+// process and counted whether or not the block has `prometheus` (as CoreDNS's promauto metrics).
+const entries = metrics.gauge({ name: 'coredns_cache_entries', help: 'The number of elements in the cache.', labelNames: ['server', 'type', 'zones', 'view'] });
+const requests = metrics.counter({ name: 'coredns_cache_requests_total', help: 'The count of cache requests.', labelNames: ['server', 'zones', 'view'] });
+const hits = metrics.counter({ name: 'coredns_cache_hits_total', help: 'The count of cache hits.', labelNames: ['server', 'type', 'zones', 'view'] });
+const misses = metrics.counter({
+  name: 'coredns_cache_misses_total',
+  help: 'The count of cache misses. Deprecated, derive misses from cache hits/requests counters.',
+  labelNames: ['server', 'zones', 'view'],
+});
+const prefetches = metrics.counter({ name: 'coredns_cache_prefetch_total', help: 'The number of times the cache has prefetched a cached item.', labelNames: ['server', 'zones', 'view'] });
+const drops = metrics.counter({ name: 'coredns_cache_drops_total', help: 'The number responses that are not cached, because the reply is malformed.', labelNames: ['server', 'zones', 'view'] });
+const servedStale = metrics.counter({ name: 'coredns_cache_served_stale_total', help: 'The number of requests served from stale cache entries.', labelNames: ['server', 'zones', 'view'] });
+const evictions = metrics.counter({ name: 'coredns_cache_evictions_total', help: 'The count of cache evictions.', labelNames: ['server', 'type', 'zones', 'view'] });
+
+/** kdns has no `view` plugin: CoreDNS leaves the label empty then. */
+const VIEW = '';
+
+/** The block's series: `server` as the prometheus plugin writes it, `zones` the cache's zones joined by commas (CoreDNS). */
+function metricSlots(ctx: SetupContext, zones: string[]): CacheMetricSlots {
+  const server = serverLabel((ctx.addresses ?? [''])[0]!, ctx.block.port);
+  const z = zones.join(',');
+  const slots: CacheMetricSlots = {
+    hitSuccess: hits.series([server, 'success', z, VIEW]),
+    hitDenial: hits.series([server, 'denial', z, VIEW]),
+    misses: misses.series([server, z, VIEW]),
+    prefetch: prefetches.series([server, z, VIEW]),
+    servedStale: servedStale.series([server, z, VIEW]),
+    drops: drops.series([server, z, VIEW]),
+    entriesSuccess: entries.series([server, 'success', z, VIEW]),
+    entriesDenial: entries.series([server, 'denial', z, VIEW]),
+    evictSuccess: evictions.series([server, 'success', z, VIEW]),
+    evictDenial: evictions.series([server, 'denial', z, VIEW]),
+  };
+  requests.sumOf([server, z, VIEW], [slots.hitSuccess, slots.hitDenial, slots.misses]);
+  return slots;
 }
 
 export const cache: PluginDefinition = {
@@ -69,6 +129,7 @@ export const cache: PluginDefinition = {
       keepTtl: false,
       noSuccess: [],
       noDenial: [],
+      metrics: metricSlots(ctx, zones),
     };
     const cls = (which: CacheClass, x: Directive): void => {
       const a = optionArgs(x, 1, 3, `${x.name.text} CAPACITY [TTL] [MINTTL]`);

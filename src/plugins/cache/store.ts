@@ -106,21 +106,27 @@ export class Store {
     return this.items.get(key);
   }
 
-  /** Adds or replaces the item under its key; a full shard first loses a random item. */
-  add(item: Item): void {
+  /**
+   * Adds or replaces the item under its key; a full shard first loses a random item. True when
+   * one was evicted for it (CoreDNS's Add result, counted as an eviction).
+   */
+  add(item: Item): boolean {
     const shard = this.shards[item.key & (SHARDS - 1)]!;
     const old = this.items.get(item.key);
+    let evicted = false;
     if (old !== undefined) {
       item.pos = old.pos;
     } else if (shard.length >= this.shardCapacity) {
       item.pos = Math.floor(Math.random() * shard.length);
       this.items.delete(shard[item.pos]!.key);
+      evicted = true;
     } else {
       item.pos = shard.length;
       shard.push(item);
     }
     shard[item.pos] = item;
     this.items.set(item.key, item);
+    return evicted;
   }
 
   remove(key: number): void {

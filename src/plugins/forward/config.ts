@@ -1,4 +1,5 @@
 // What forward's setup hands every worker, and the layout of the shared health buffer.
+import type { SeriesGrid } from '../../metrics/shared.ts';
 import type { Upstream } from './upstream.ts';
 
 export type Policy = 'random' | 'round_robin' | 'sequential';
@@ -31,7 +32,36 @@ export interface ForwardConfig {
   tls: TlsFiles;
   /** Int32 words: see H_* below. Shared by every worker and the primary's health checker. */
   health: SharedArrayBuffer;
+  metrics: ForwardMetricSlots;
 }
+
+/** Where a worker counts (src/metrics; the grids' labels are set up in setup.ts). */
+export interface ForwardMetricSlots {
+  /** coredns_proxy_request_duration_seconds over [proxy_name, to (upstream index), rcode (PROXY_RCODES index)]. */
+  duration: SeriesGrid;
+  /** coredns_proxy_conn_cache_hits_total / misses_total over [proxy_name, to, proto (CONN_PROTOS index)]. */
+  connHits: SeriesGrid;
+  connMisses: SeriesGrid;
+  /** coredns_forward_healthcheck_broken_total. */
+  broken: number;
+  /** coredns_forward_max_concurrent_rejects_total. */
+  rejects: number;
+}
+
+/**
+ * The rcode label of coredns_proxy_request_duration_seconds, index = rcode: miekg/dns's
+ * RcodeToString, the decimal number for the unnamed ones (CoreDNS's strconv.Itoa); rcodes from
+ * 24 up (extended rcodes no upstream sends here) share `other`.
+ */
+export const PROXY_RCODES: readonly string[] = [
+  'NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET',
+  'NOTAUTH', 'NOTZONE', 'DSOTYPENI', '12', '13', '14', '15', 'BADSIG', 'BADKEY', 'BADTIME', 'BADMODE',
+  'BADNAME', 'BADALG', 'BADTRUNC', 'BADCOOKIE', 'other',
+];
+export const PROXY_OTHER_RCODE = PROXY_RCODES.length - 1;
+
+/** The proto label of the connection cache counters (CoreDNS: udp, tcp, tcp-tls). */
+export const CONN_PROTOS: readonly string[] = ['udp', 'tcp', 'tcp-tls'];
 
 /** Queries being answered by this forward instance, in all workers (max_concurrent). */
 export const H_CONCURRENT = 0;

@@ -12,7 +12,9 @@ import type { Query } from '../../dns/query.ts';
 import type { ResponseWriter } from '../../dns/response.ts';
 import { ASYNC, NEXT, type Handler, type Pending, type RequestState, type WorkerEnv } from '../../plugin/types.ts';
 import { ZoneMatcher } from '../../table/zone-match.ts';
-import { DEFAULTS, H_CONCURRENT, H_FAILS, H_ROBIN, type ForwardConfig } from './config.ts';
+import { TIME_BUCKETS } from '../../metrics/buckets.ts';
+import { observeInto } from '../../metrics/worker.ts';
+import { DEFAULTS, H_CONCURRENT, H_FAILS, H_ROBIN, PROXY_OTHER_RCODE, type ForwardConfig, type ForwardMetricSlots } from './config.ts';
 import { type Carrier, type Receiver, type Sent, UpstreamSockets } from './transport.ts';
 
 /**
@@ -38,6 +40,8 @@ class Attempt implements Sent {
   timer: NodeJS.Timeout | null = null;
   /** Timed out or failed: no longer the exchange's hope (a late answer is still taken). */
   failed = false;
+  /** performance.now() when it was sent (coredns_proxy_request_duration_seconds). */
+  start = 0;
 
   constructor(ex: Exchange, upstream: number, tcp: boolean, tcRetry: boolean, reconnect: boolean) {
     this.ex = ex;
@@ -96,6 +100,10 @@ class Forwarder implements Handler, Receiver {
   private readonly scan = new MessageScan();
   private readonly refusedError: string;
   private closed = false;
+  /** This worker's metrics block, our slots in it, and the duration histogram's bounds. */
+  private readonly slots: Float64Array;
+  private readonly m: ForwardMetricSlots;
+  private readonly bounds = Float64Array.from(TIME_BUCKETS);
 
   constructor(config: ForwardConfig, env: WorkerEnv) {
     this.c = config;
@@ -105,8 +113,20 @@ class Forwarder implements Handler, Receiver {
     this.except = config.except.length ? new ZoneMatcher(config.except) : null;
     this.h = new Int32Array(config.health);
     this.n = config.upstreams.length;
-    this.sockets = config.upstreams.map((u) => new UpstreamSockets(u, this, {
+    this.slots = env.metrics.slots;
+    this.m = config.metrics;
+    const hits = config.metrics.connHits;
+    const misses = config.metrics.connMisses;
+    this.sockets = config.upstreams.map((u, i) => new UpstreamSockets(u, this, {
       expireMs: config.expireMs, connectTimeoutMs: DEFAULTS.readTimeoutMs, tls: config.tls,
+      // coredns_proxy_conn_cache_{hits,misses}_total: proto udp, and tcp (tcp-tls for tls://).
+      connCache: {
+        slots: env.metrics.slots,
+        udpHit: hits.base + i * hits.strides[1]!,
+        udpMiss: misses.base + i * misses.strides[1]!,
+        streamHit: hits.base + i * hits.strides[1]! + (u.tls ? 2 : 1) * hits.strides[2]!,
+        streamMiss: misses.base + i * misses.strides[1]! + (u.tls ? 2 : 1) * misses.strides[2]!,
+      },
     }));
     this.sequential = config.upstreams.map((_, i) => i);
     // CoreDNS keeps cycling until its deadline; an upstream that fails at once (connection
@@ -123,6 +143,7 @@ class Forwarder implements Handler, Receiver {
     if (max > 0 && Atomics.add(this.h, H_CONCURRENT, 1) >= max) {
       // CoreDNS: REFUSED, not a health failure (forward.go, max_concurrent).
       Atomics.sub(this.h, H_CONCURRENT, 1);
+      this.slots[this.m.rejects] += 1;
       r.error = this.refusedError;
       w.start(q, RCODE.REFUSED, 0);
       return RCODE.REFUSED;
@@ -192,6 +213,7 @@ class Forwarder implements Handler, Receiver {
         if (ex.skipped < n) continue;
         // Every upstream is down: CoreDNS assumes the health checks are what is broken and
         // tries a random upstream, unless failfast_all_unhealthy_upstreams says to give up.
+        this.slots[this.m.broken] += 1;
         if (this.c.failfast) return this.failAll(ex, ex.lastError ?? 'no healthy proxies');
         u = Math.floor(Math.random() * n);
       }
@@ -208,7 +230,8 @@ class Forwarder implements Handler, Receiver {
     // Each attempt has its own copy: a stream may still hold the previous one, with another ID.
     const buf = Buffer.allocUnsafe(q.len + 2);
     buf.set(q.msg.subarray(0, q.len), 2);
-    const wait = Math.min(DEFAULTS.readTimeoutMs, ex.deadline - performance.now());
+    a.start = performance.now();
+    const wait = Math.min(DEFAULTS.readTimeoutMs, ex.deadline - a.start);
     a.timer = setTimeout(() => this.guard(a, () => this.timedOut(a)), Math.max(1, wait));
     this.sockets[u]!.send(a, buf, q.len, tcp);
   }
@@ -291,6 +314,11 @@ class Forwarder implements Handler, Receiver {
       if (!a.failed) this.attemptFailed(a, `${bad} from ${this.c.upstreams[a.upstream]!.name}`);
       return;
     }
+    // An answer from this upstream (CoreDNS observes it in proxy.Connect, whatever its rcode).
+    const rcode = this.scan.rcode;
+    const d = this.m.duration;
+    const slot = d.base + a.upstream * d.strides[1]! + (rcode < PROXY_OTHER_RCODE ? rcode : PROXY_OTHER_RCODE) * d.strides[2]!;
+    observeInto(this.slots, slot, this.bounds, (performance.now() - a.start) / 1000);
     if ((this.scan.flags & FLAG_TC) !== 0 && !a.tcp && ex.truncated === null) {
       // Truncated over UDP: ask the same upstream over TCP for all of it.
       this.cancel(a);

@@ -37,15 +37,18 @@ export class HealthChecker {
   private readonly intervalMs: number;
   private readonly probe: ProbeOptions;
   private readonly log: (line: string) => void;
+  private readonly probeFailed: (upstream: number) => void;
   private readonly rounds: Array<Probing | null>;
   private poller: NodeJS.Timeout | null = null;
 
-  constructor(upstreams: Upstream[], health: SharedArrayBuffer, intervalMs: number, probe: ProbeOptions, log: (line: string) => void) {
+  /** `probeFailed`: a probe of upstream i failed (coredns_proxy_healthcheck_failures_total). */
+  constructor(upstreams: Upstream[], health: SharedArrayBuffer, intervalMs: number, probe: ProbeOptions, log: (line: string) => void, probeFailed: (upstream: number) => void = () => {}) {
     this.upstreams = upstreams;
     this.h = new Int32Array(health);
     this.intervalMs = intervalMs;
     this.probe = probe;
     this.log = log;
+    this.probeFailed = probeFailed;
     this.rounds = upstreams.map(() => null);
   }
 
@@ -89,6 +92,7 @@ export class HealthChecker {
       return;
     }
     if (Atomics.load(this.h, H_FAILS + i) < 1_000_000) Atomics.add(this.h, H_FAILS + i, 1);
+    this.probeFailed(i);
     if (!round.failed) {
       round.failed = true;
       this.log(`[WARNING] plugin/forward: health check of ${u.name} failed: ${error}; probing every ${seconds(this.intervalMs)}`);

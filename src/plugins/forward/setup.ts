@@ -9,7 +9,8 @@ import { RCODE } from '../../dns/constants.ts';
 import { canonicalName, nameToWire } from '../../dns/name.ts';
 import { eachOption, fail, noBlock, parseDuration, parseIntArg } from '../../plugin/args.ts';
 import type { PluginDefinition, PluginInstance } from '../../plugin/types.ts';
-import { DEFAULTS, type ForwardConfig, type Policy, type TlsFiles, healthBuffer } from './config.ts';
+import { TIME_BUCKETS, metrics } from '../../metrics/index.ts';
+import { CONN_PROTOS, DEFAULTS, type ForwardConfig, type ForwardMetricSlots, PROXY_RCODES, type Policy, type TlsFiles, healthBuffer } from './config.ts';
 import { HealthChecker } from './health.ts';
 import { type Upstream, parseTo } from './upstream.ts';
 
@@ -22,6 +23,37 @@ const RCODES: Record<string, number> = {
 
 /** Shortest health_check interval (0 would probe in a tight loop). */
 const MIN_HEALTH_CHECK_MS = 10;
+
+// CoreDNS's plugin/pkg/proxy/metrics.go and plugin/forward/metrics.go: names, help, labels and
+// buckets as there. Registered once for the process and counted whether or not the block has
+// `prometheus` (CoreDNS's are promauto globals).
+const PROXY_NAME = 'forward';
+const requestDuration = metrics.histogram({
+  name: 'coredns_proxy_request_duration_seconds',
+  help: 'Histogram of the time each request took.',
+  labelNames: ['proxy_name', 'to', 'rcode'],
+  buckets: TIME_BUCKETS,
+});
+const healthcheckFailures = metrics.counter({ name: 'coredns_proxy_healthcheck_failures_total', help: 'Counter of the number of failed healthchecks.', labelNames: ['proxy_name', 'to'] });
+const connCacheHits = metrics.counter({ name: 'coredns_proxy_conn_cache_hits_total', help: 'Counter of connection cache hits per upstream and protocol.', labelNames: ['proxy_name', 'to', 'proto'] });
+const connCacheMisses = metrics.counter({ name: 'coredns_proxy_conn_cache_misses_total', help: 'Counter of connection cache misses per upstream and protocol.', labelNames: ['proxy_name', 'to', 'proto'] });
+const healthcheckBroken = metrics.counter({ name: 'coredns_forward_healthcheck_broken_total', help: 'Counter of the number of complete failures of the healthchecks.' });
+const maxConcurrentRejects = metrics.counter({ name: 'coredns_forward_max_concurrent_rejects_total', help: 'Counter of the number of queries rejected because the concurrent queries were at maximum.' });
+
+/** CoreDNS's `to` label: the proxy's address, host:port without the scheme (`[::1]:53`, `9.9.9.9:853`). */
+function toLabel(u: Upstream): string {
+  return u.name.startsWith('tls://') ? u.name.slice('tls://'.length) : u.name;
+}
+
+function metricSlots(tos: string[]): ForwardMetricSlots {
+  return {
+    duration: requestDuration.grid([[PROXY_NAME], tos, PROXY_RCODES]),
+    connHits: connCacheHits.grid([[PROXY_NAME], tos, CONN_PROTOS]),
+    connMisses: connCacheMisses.grid([[PROXY_NAME], tos, CONN_PROTOS]),
+    broken: healthcheckBroken.series(),
+    rejects: maxConcurrentRejects.series(),
+  };
+}
 
 export const forward: PluginDefinition = {
   name: 'forward',
@@ -39,17 +71,20 @@ export const forward: PluginDefinition = {
     }
     const o = readOptions(d);
     const health = healthBuffer(upstreams.length);
+    const tos = upstreams.map(toLabel);
     const config: ForwardConfig = {
       from, except: o.except, upstreams, forceTcp: o.forceTcp, preferUdp: o.preferUdp && !o.forceTcp,
       expireMs: o.expireMs, maxFails: o.maxFails, policy: o.policy, maxConcurrent: o.maxConcurrent,
-      next: o.next, failfast: o.failfast, tls: o.tls, health,
+      next: o.next, failfast: o.failfast, tls: o.tls, health, metrics: metricSlots(tos),
     };
     const instance: PluginInstance = { worker: { module: new URL('./handler.ts', import.meta.url).href, config } };
     // max_fails 0: no upstream is ever marked down, and nothing is probed (CoreDNS).
     if (o.maxFails > 0) {
+      // Probes run once, here on the primary, so each failed one is counted once.
+      const failureSlots = tos.map((to) => healthcheckFailures.series([PROXY_NAME, to]));
       const checker = new HealthChecker(upstreams, health, o.healthCheckMs, {
         rd: o.hcRecursion, domain: o.hcDomain, tcp: o.forceTcp, tls: o.tls, timeoutMs: DEFAULTS.probeTimeoutMs,
-      }, (line) => void process.stdout.write(`${line}\n`));
+      }, (line) => void process.stdout.write(`${line}\n`), (i) => healthcheckFailures.inc(failureSlots[i]!));
       instance.primary = { start: () => checker.start(), stop: () => checker.stop() };
     }
     return instance;

@@ -65,6 +65,21 @@ function errText(err: NodeJS.ErrnoException): string {
   return err.message;
 }
 
+/**
+ * Where a send on an open socket or connection (a hit) or on a new one (a miss) is counted:
+ * slots of coredns_proxy_conn_cache_{hits,misses}_total in the worker's metrics block.
+ */
+export interface ConnCacheSlots {
+  slots: Float64Array;
+  udpHit: number;
+  udpMiss: number;
+  /** TCP, or TLS for a tls:// upstream. */
+  streamHit: number;
+  streamMiss: number;
+}
+
+const NO_CONN_CACHE: ConnCacheSlots = { slots: new Float64Array(1), udpHit: 0, udpMiss: 0, streamHit: 0, streamMiss: 0 };
+
 export class UpstreamSockets {
   readonly upstream: Upstream;
   private readonly receiver: Receiver;
@@ -76,10 +91,12 @@ export class UpstreamSockets {
   /** Open TCP/TLS connections, retired ones (draining, no new queries) included. */
   private readonly tcp = new Set<TcpConn>();
   private closed = false;
+  private readonly cc: ConnCacheSlots;
 
-  constructor(upstream: Upstream, receiver: Receiver, opts: { expireMs: number; connectTimeoutMs: number; tls: TlsFiles }) {
+  constructor(upstream: Upstream, receiver: Receiver, opts: { expireMs: number; connectTimeoutMs: number; tls: TlsFiles; connCache?: ConnCacheSlots }) {
     this.upstream = upstream;
     this.receiver = receiver;
+    this.cc = opts.connCache ?? NO_CONN_CACHE;
     this.expireMs = opts.expireMs;
     this.connectTimeoutMs = opts.connectTimeoutMs;
     this.tlsOptions = upstream.tls ? tlsConnectOptions(upstream, opts.tls) : null;
@@ -104,7 +121,12 @@ export class UpstreamSockets {
     const i = this.udpNext;
     this.udpNext = (i + 1) % UDP_SOCKETS;
     let u = this.udp[i];
-    if (!u || u.closed) this.udp[i] = u = new UdpSocket(this, i);
+    if (!u || u.closed) {
+      this.udp[i] = u = new UdpSocket(this, i);
+      this.cc.slots[this.cc.udpMiss] += 1;
+    } else {
+      this.cc.slots[this.cc.udpHit] += 1;
+    }
     return u;
   }
 
@@ -119,6 +141,9 @@ export class UpstreamSockets {
     if (best === null || (best.pending.size >= PIPELINE && active < TCP_CONNS)) {
       best = new TcpConn(this, this.tlsOptions);
       this.tcp.add(best);
+      this.cc.slots[this.cc.streamMiss] += 1;
+    } else {
+      this.cc.slots[this.cc.streamHit] += 1;
     }
     return best;
   }

@@ -45,6 +45,8 @@ export interface ApiSourceOptions {
   pageSize?: number;
   /** A list request that takes longer fails (and is retried). */
   listTimeoutMs?: number;
+  /** A failed informer is being started again (kdns_kubernetes_watch_restarts_total). */
+  restarted?: (resource: string) => void;
 }
 
 /** One resource's informer and its restart state. */
@@ -57,6 +59,18 @@ interface Watcher {
   /** Its first list has been applied. */
   listed: boolean;
 }
+
+/**
+ * Every API collection kdns lists and watches (and nothing else is requested). deploy/rbac.yaml
+ * grants `list` and `watch` on exactly these; test/deploy.test.ts checks the two agree.
+ */
+export const WATCHED_API_PATHS = {
+  namespaces: '/api/v1/namespaces',
+  services: '/api/v1/services',
+  endpointslices: '/apis/discovery.k8s.io/v1/endpointslices',
+  /** Only with `pods verified`. */
+  pods: '/api/v1/pods',
+} as const;
 
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
@@ -77,17 +91,17 @@ export class ApiSource {
 
   start(): void {
     const s = this.sink;
-    this.add<NamespaceInfo>({ name: 'namespaces', path: '/api/v1/namespaces', trim: trimNamespace, upsert: (i) => s.upsertNamespace(i), remove: (_ns, n) => s.deleteNamespace(n) });
+    this.add<NamespaceInfo>({ name: 'namespaces', path: WATCHED_API_PATHS.namespaces, trim: trimNamespace, upsert: (i) => s.upsertNamespace(i), remove: (_ns, n) => s.deleteNamespace(n) });
     this.add<ServiceInfo>({
-      name: 'services', path: '/api/v1/services', trim: trimService,
+      name: 'services', path: WATCHED_API_PATHS.services, trim: trimService,
       upsert: (i) => s.upsertService(i), remove: (ns, n) => s.deleteService(ns, n),
       labelSelector: this.opts.serviceLabels ?? undefined,
     });
     if (this.opts.watchSlices) {
-      this.add<EndpointSliceInfo>({ name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices', trim: trimEndpointSlice, upsert: (i) => s.upsertSlice(i), remove: (ns, n) => s.deleteSlice(ns, n) });
+      this.add<EndpointSliceInfo>({ name: 'endpointslices', path: WATCHED_API_PATHS.endpointslices, trim: trimEndpointSlice, upsert: (i) => s.upsertSlice(i), remove: (ns, n) => s.deleteSlice(ns, n) });
     }
     if (this.opts.watchPods) {
-      this.add<PodInfo>({ name: 'pods', path: '/api/v1/pods', trim: trimPod, upsert: (i) => s.upsertPod(i), remove: (ns, n) => s.deletePod(ns, n) });
+      this.add<PodInfo>({ name: 'pods', path: WATCHED_API_PATHS.pods, trim: trimPod, upsert: (i) => s.upsertPod(i), remove: (ns, n) => s.deletePod(ns, n) });
     }
     for (const w of this.watchers) void w.informer.start();
   }
@@ -148,7 +162,9 @@ export class ApiSource {
     if (w.timer) clearTimeout(w.timer);
     w.timer = setTimeout(() => {
       w.timer = null;
-      if (!this.stopped) void w.informer.start();
+      if (this.stopped) return;
+      this.opts.restarted?.(w.res);
+      void w.informer.start();
     }, delay);
   }
 

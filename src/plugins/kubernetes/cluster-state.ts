@@ -34,6 +34,12 @@ export interface ClusterOptions {
   localAddresses: string[];
   /** How long events are gathered before they are applied. */
   batchMs: number;
+  /**
+   * Called once the table holds an EndpointSlice change of a headless Service that the
+   * endpoint controller stamped with its trigger time, with the seconds since that time
+   * (coredns_kubernetes_dns_programming_duration_seconds{service_kind="headless_with_selector"}).
+   */
+  programmed?: (seconds: number) => void;
 }
 
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
@@ -61,6 +67,8 @@ export class ClusterState implements ClusterSink {
   private apexDirty = true;
   private timer: NodeJS.Timeout | null = null;
   private isSynced = false;
+  /** Slice changes with a trigger time waiting for the next flush: service key, trigger time (ms). */
+  private readonly triggers: Array<{ service: string; at: number }> = [];
 
   constructor(store: RecordStore, opts: ClusterOptions, onSynced: () => void = () => {}) {
     this.store = store;
@@ -101,6 +109,11 @@ export class ClusterState implements ClusterSink {
     this.sliceOwner.set(sk, owner);
     let slices = this.slicesByService.get(owner);
     if (!slices) this.slicesByService.set(owner, (slices = new Map()));
+    // The initial list (and changes before it) are not measured: they were programmed at start.
+    // The same trigger time again (a label edit, a re-list) is a change already measured.
+    if (this.isSynced && this.opts.programmed && slice.triggerTime !== undefined && slices.get(slice.name)?.triggerTime !== slice.triggerTime) {
+      this.triggers.push({ service: owner, at: slice.triggerTime });
+    }
     slices.set(slice.name, slice);
     this.mark(this.dirtyServices, owner);
   }
@@ -163,7 +176,22 @@ export class ClusterState implements ClusterSink {
     for (const k of this.dirtyPods) this.applyPod(k);
     this.dirtyPods.clear();
     if (this.apexDirty) this.applyApex();
-    return this.store.flush();
+    const rewritten = this.store.flush();
+    if (this.triggers.length > 0) this.measure();
+    return rewritten;
+  }
+
+  /**
+   * The changes just flushed are in the table: the DNS programming latency of each, as CoreDNS
+   * measures it (object/metrics.go): only for a Service that is headless, whose records the
+   * endpoints make (a ClusterIP Service's answers do not change with its endpoints).
+   */
+  private measure(): void {
+    const now = Date.now();
+    for (const t of this.triggers) {
+      if (this.services.get(t.service)?.headless === true) this.opts.programmed!(Math.max(0, now - t.at) / 1000);
+    }
+    this.triggers.length = 0;
   }
 
   private mark(set: Set<string>, k: string): void {

@@ -38,7 +38,16 @@ export interface EndpointSliceInfo {
   addressType: string;
   endpoints: EndpointInfo[];
   ports: ServicePort[];
+  /**
+   * The `endpoints.kubernetes.io/last-change-trigger-time` annotation (ms since the epoch): when
+   * the change the endpoint controller wrote this for happened (for
+   * coredns_kubernetes_dns_programming_duration_seconds). Absent without a valid annotation.
+   */
+  triggerTime?: number;
 }
+
+/** api.EndpointsLastChangeTriggerTime (k8s.io/api/core/v1), set on EndpointSlices too. */
+export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
 
 type Json = Record<string, unknown>;
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -73,7 +82,7 @@ export function trimService(o: Json): ServiceInfo {
 export function trimEndpointSlice(o: Json): EndpointSliceInfo {
   const meta = obj(o.metadata);
   const labels = obj(meta.labels);
-  return {
+  const slice: EndpointSliceInfo = {
     namespace: str(meta.namespace),
     name: str(meta.name),
     service: str(labels['kubernetes.io/service-name']),
@@ -89,6 +98,13 @@ export function trimEndpointSlice(o: Json): EndpointSliceInfo {
     }),
     ports: portsOf(o.ports),
   };
+  // RFC 3339 (the controller writes RFC3339Nano); unparsable: no measurement (CoreDNS logs and skips).
+  const trigger = str(obj(meta.annotations)[TRIGGER_TIME_ANNOTATION]);
+  if (trigger !== '') {
+    const t = Date.parse(trigger);
+    if (Number.isFinite(t)) slice.triggerTime = t;
+  }
+  return slice;
 }
 
 export interface NamespaceInfo {
