@@ -7,7 +7,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import dgram from 'node:dgram';
 import { join } from 'node:path';
 import { udpQuery } from './helpers/dns-client.ts';
-import { BIN, freePort, runCli, spawnCli, startServer, tempDir } from './helpers/server-process.ts';
+import { BIN, configError, freePort, runCli, spawnCli, startServer, tempDir } from './helpers/server-process.ts';
 
 test('-version and -plugins', async () => {
   const v = await runCli(['-version']);
@@ -30,24 +30,16 @@ test('unknown flags and bad values exit 2 with the usage', async () => {
   assert.match(w.stderr, /invalid value 'zero' for -workers/);
 });
 
-async function confError(corefile: string): Promise<string> {
-  const dir = tempDir();
-  const file = join(dir, 'Corefile');
-  writeFileSync(file, corefile);
-  const r = await runCli(['-conf', file, '-workers', '1']);
-  assert.equal(r.code, 1, `exit 1 for: ${corefile}`);
-  return r.stderr.replaceAll(file, 'Corefile');
-}
 
 test('config errors name the file, line and column and give a hint', async () => {
-  assert.match(await confError('.:1053 {\n    whoami\n    frobnicate on\n}\n'), /^kdns: Corefile:3:5: unknown directive 'frobnicate'\n  hint: available plugins: .*whoami/);
-  assert.match(await confError('.:1053 {\n    whoami\n    whoami\n}\n'), /Corefile:3:5: plugin 'whoami' is given twice in this server block/);
-  assert.match(await confError('.:99999 {\n    whoami\n}\n'), /Corefile:1:1: port '99999' is not valid/);
-  assert.match(await confError('.:1053 {\n    whoami\n'), /Corefile:\d+:\d+: .*expected '}'/);
-  assert.match(await confError('.:1053 {\n    log {\n        class sometimes\n    }\n}\n'), /Corefile:3:15: unknown log class 'sometimes'\n  hint: use all, success, denial or error/);
-  assert.match(await confError('.:1053 {\n    records {\n        www 60 IN A 300.1.1.1\n    }\n}\n'), /Corefile:3:21: '300.1.1.1' is not an IPv4 address/);
-  assert.match(await confError('.:1053 {\n    whoami\n}\n.:1053 {\n    whoami\n}\n'), /Corefile:4:1: zone \. on port 1053 is defined twice/);
-  assert.match(await confError('.:1053 {\n    rewrite name a.example b.example\n}\n'), /Corefile:2:5: plugin 'rewrite' is not available in kdns yet/);
+  assert.match(await configError('.:1053 {\n    whoami\n    frobnicate on\n}\n'), /^kdns: Corefile:3:5: unknown directive 'frobnicate'\n  hint: available plugins: .*whoami/);
+  assert.match(await configError('.:1053 {\n    whoami\n    whoami\n}\n'), /Corefile:3:5: plugin 'whoami' is given twice in this server block/);
+  assert.match(await configError('.:99999 {\n    whoami\n}\n'), /Corefile:1:1: port '99999' is not valid/);
+  assert.match(await configError('.:1053 {\n    whoami\n'), /Corefile:\d+:\d+: .*expected '}'/);
+  assert.match(await configError('.:1053 {\n    log {\n        class sometimes\n    }\n}\n'), /Corefile:3:15: unknown log class 'sometimes'\n  hint: use all, success, denial or error/);
+  assert.match(await configError('.:1053 {\n    records {\n        www 60 IN A 300.1.1.1\n    }\n}\n'), /Corefile:3:21: '300.1.1.1' is not an IPv4 address/);
+  assert.match(await configError('.:1053 {\n    whoami\n}\n.:1053 {\n    whoami\n}\n'), /Corefile:4:1: zone \. on port 1053 is defined twice/);
+  assert.match(await configError('.:1053 {\n    rewrite name a.example b.example\n}\n'), /Corefile:2:5: plugin 'rewrite' is not available in kdns yet/);
   const missing = await runCli(['-conf', '/nonexistent/Corefile']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^kdns: \/nonexistent\/Corefile: cannot read Corefile/);

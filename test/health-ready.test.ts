@@ -6,22 +6,11 @@ import { namespace, service, startFakeApiServer } from './fake-apiserver/index.t
 import { udpQuery } from './helpers/dns-client.ts';
 import { writeFileSync } from 'node:fs';
 import { freePort, runCli, startServer, tempDir } from './helpers/server-process.ts';
+import { eventually } from './helpers/eventually.ts';
 
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
   return { status: res.status, body: await res.text() };
-}
-
-async function eventually(check: () => Promise<void>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 }
 
 test('/health answers 200 OK; lameduck keeps DNS answering after SIGTERM, then exit 0', async () => {

@@ -8,6 +8,7 @@ import { type Reply, udpQuery } from './helpers/dns-client.ts';
 import { type RunningServer, runCli, startServer, tempDir } from './helpers/server-process.ts';
 import { buildPlan } from '../src/config/plan.ts';
 import { CorefileError, parseCorefile } from '../src/corefile/index.ts';
+import { eventually } from './helpers/eventually.ts';
 
 const HOSTS = `# a comment line
 127.0.0.1   localhost.hosts.test
@@ -22,19 +23,6 @@ not-an-address broken.hosts.test
 `;
 
 const data = (r: Reply): unknown[] => r.answers.map((a) => a.data);
-
-/** Polls until `check` passes (file reloads take a poll interval or two). */
-async function eventually(check: () => Promise<void>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > end) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 describe('hosts', () => {
   let s: RunningServer;
@@ -169,13 +157,13 @@ nr.test:{PORT} 2.10.in-addr.arpa:{PORT} {
     assert.deepEqual(data(await udpQuery(s.port, 'a.nr.test')), ['10.2.0.1']);
     assert.equal((await udpQuery(s.port, '1.0.2.10.in-addr.arpa', { type: 'PTR' })).additionals[0]?.data, '127.0.0.1', 'no PTR: whoami answered');
     writeFileSync(later, '10.2.0.2 b.nr.test\n');
-    await eventually(async () => assert.deepEqual(data(await udpQuery(s.port, 'b.nr.test')), ['10.2.0.2']));
+    await eventually(async () => assert.deepEqual(data(await udpQuery(s.port, 'b.nr.test')), ['10.2.0.2']), 3_000);
     assert.deepEqual(data(await udpQuery(s.port, 'a.nr.test')), ['10.2.0.1']);
   });
 
   test('edits are picked up while running; a deleted file keeps its last content', async () => {
     writeFileSync(file, `${HOSTS.replace('10.0.0.6    gone.hosts.test\n', '')}10.0.0.8 new.hosts.test\n10.0.0.9 web.hosts.test\n`);
-    await eventually(async () => assert.deepEqual(data(await udpQuery(s.port, 'new.hosts.test')), ['10.0.0.8']));
+    await eventually(async () => assert.deepEqual(data(await udpQuery(s.port, 'new.hosts.test')), ['10.0.0.8']), 3_000);
     assert.equal((await udpQuery(s.port, 'gone.hosts.test')).rcode, 'SERVFAIL');
     assert.equal((await udpQuery(s.port, '6.0.0.10.in-addr.arpa', { type: 'PTR' })).additionals[0]?.data, '127.0.0.1');
     assert.deepEqual(data(await udpQuery(s.port, 'web.hosts.test')), ['10.0.0.1', '10.0.0.9', '10.0.0.7']);

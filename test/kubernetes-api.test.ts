@@ -12,6 +12,7 @@ import { httpsFront } from './helpers/https-front.ts';
 import { udpQuery } from './helpers/dns-client.ts';
 import type { Reply } from './helpers/decode.ts';
 import { type RunningServer, runCli, startServer, tempDir } from './helpers/server-process.ts';
+import { eventually } from './helpers/eventually.ts';
 
 let api: RunningFakeApiServer;
 let kdns: RunningServer;
@@ -65,19 +66,6 @@ after(async () => {
 
 const q = (name: string, type = 'A'): Promise<Reply> => udpQuery(kdns.port, name, { type });
 const data = (r: Reply, type?: string): string[] => r.answers.filter((a) => !type || a.type === type).map((a) => (typeof a.data === 'string' ? a.data : JSON.stringify(a.data))).sort();
-
-/** Polls until `check` passes (or fails with its last error after `ms`). */
-async function eventually(check: () => Promise<void>, ms = 8000): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 test('ClusterIP service: A and AAAA (dual-stack), SRV for named ports with addresses in additional, PTRs, ttl option', async () => {
   const a = await q('web.prod.svc.cluster.local');

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { tcpQuery, udpQuery } from './helpers/dns-client.ts';
-import { type RunningServer, runCli, startServer, tempDir } from './helpers/server-process.ts';
+import { type RunningServer, configError, startServer, tempDir } from './helpers/server-process.ts';
 import { RoundRobin } from '../src/plugins/loadbalance/round-robin.ts';
 import { type FaultServer, startFaultServer } from './upstream/fault-server.ts';
 
@@ -227,25 +227,18 @@ describe('loadbalance with forward', () => {
 });
 
 describe('loadbalance configuration', () => {
-  async function configError(directive: string): Promise<string> {
-    const dir = tempDir();
-    const file = join(dir, 'Corefile');
-    writeFileSync(file, `.:1053 {\n    ${directive}\n    whoami\n}\n`);
-    const r = await runCli(['-conf', file]);
-    assert.equal(r.code, 1, r.stderr);
-    return r.stderr;
-  }
+  const configErrorOf = (directive: string): Promise<string> => configError(`.:1053 {\n    ${directive}\n    whoami\n}\n`);
 
   test('weighted is refused with a hint', async () => {
-    const err = await configError('loadbalance weighted ./db.weights {\n        reload 10s\n    }');
+    const err = await configErrorOf('loadbalance weighted ./db.weights {\n        reload 10s\n    }');
     assert.match(err, /Corefile:2:\d+: the 'weighted' policy of loadbalance is not available in kdns/);
     assert.match(err, /round_robin/);
   });
 
   test('unknown policies, extra arguments and options are errors', async () => {
-    assert.match(await configError('loadbalance random'), /unknown loadbalance policy 'random'/);
-    assert.match(await configError('loadbalance round_robin fast'), /unexpected argument 'fast'/);
-    assert.match(await configError('loadbalance {\n        prefer 10.0.0.0/8\n    }'), /'prefer' option is not available in kdns/);
+    assert.match(await configErrorOf('loadbalance random'), /unknown loadbalance policy 'random'/);
+    assert.match(await configErrorOf('loadbalance round_robin fast'), /unexpected argument 'fast'/);
+    assert.match(await configErrorOf('loadbalance {\n        prefer 10.0.0.0/8\n    }'), /'prefer' option is not available in kdns/);
   });
 });
 

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { udpQuery } from './helpers/dns-client.ts';
-import { type RunningServer, freePort, runCli, spawnCli, startServer, tempDir } from './helpers/server-process.ts';
+import { type RunningServer, configError, freePort, spawnCli, startServer, tempDir } from './helpers/server-process.ts';
 import { type FaultServer, startFaultServer } from './upstream/fault-server.ts';
 import { QTYPE, RCODE } from '../src/dns/constants.ts';
 import { PARSE_OK, Query, parseQuery } from '../src/dns/query.ts';
@@ -131,19 +131,12 @@ describe('loop without a loop', () => {
 });
 
 describe('loop configuration', () => {
-  async function configError(directive: string): Promise<string> {
-    const dir = tempDir();
-    const file = join(dir, 'Corefile');
-    writeFileSync(file, `.:1053 {\n    ${directive}\n    whoami\n}\n`);
-    const r = await runCli(['-conf', file]);
-    assert.equal(r.code, 1, r.stderr);
-    return r.stderr;
-  }
+  const configErrorOf = (directive: string): Promise<string> => configError(`.:1053 {\n    ${directive}\n    whoami\n}\n`);
 
   test('loop takes no arguments and no block, once per server block', async () => {
-    assert.match(await configError('loop 5s'), /Corefile:2:\d+: loop takes no arguments/);
-    assert.match(await configError('loop {\n    }'), /loop takes no block/);
-    assert.match(await configError('loop\n    loop'), /plugin 'loop' is given twice/);
+    assert.match(await configErrorOf('loop 5s'), /Corefile:2:\d+: loop takes no arguments/);
+    assert.match(await configErrorOf('loop {\n    }'), /loop takes no block/);
+    assert.match(await configErrorOf('loop\n    loop'), /plugin 'loop' is given twice/);
   });
 });
 

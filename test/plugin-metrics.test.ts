@@ -15,6 +15,7 @@ import { MetricsWriter } from '../src/metrics/worker.ts';
 import { TIME_BUCKETS, exponentialBuckets } from '../src/metrics/buckets.ts';
 import { Item, Store } from '../src/plugins/cache/store.ts';
 import type { Query } from '../src/dns/query.ts';
+import { eventually } from './helpers/eventually.ts';
 
 interface Sample {
   name: string;
@@ -59,19 +60,6 @@ class Scrape {
 
   type(name: string): string {
     return new RegExp(`^# TYPE ${name} (\\S+)$`, 'm').exec(this.text)?.[1] ?? '';
-  }
-}
-
-/** Polls until `check` passes (or fails with its last error after `ms`). */
-async function eventually<T>(check: () => Promise<T>, ms = 8000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
   }
 }
 

@@ -106,3 +106,15 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; cwd
     });
   });
 }
+
+/**
+ * Runs the CLI on `corefile`, expects a configuration error (exit code 1) and returns its stderr,
+ * with the temporary file's path shortened to `Corefile`.
+ */
+export async function configError(corefile: string): Promise<string> {
+  const file = join(tempDir(), 'Corefile');
+  writeFileSync(file, corefile);
+  const r = await runCli(['-conf', file, '-workers', '1']);
+  if (r.code !== 1) throw new Error(`expected exit 1 for:\n${corefile}\ngot ${r.code}; stderr: ${r.stderr}`);
+  return r.stderr.replaceAll(file, 'Corefile');
+}
