@@ -16,52 +16,7 @@ import { TIME_BUCKETS, exponentialBuckets } from '../src/metrics/buckets.ts';
 import { Item, Store } from '../src/plugins/cache/store.ts';
 import type { Query } from '../src/dns/query.ts';
 import { eventually } from './helpers/eventually.ts';
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-class Scrape {
-  readonly samples: Sample[] = [];
-  readonly text: string;
-  constructor(text: string) {
-    this.text = text;
-    for (const line of text.split('\n')) {
-      if (line === '' || line.startsWith('#')) continue;
-      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$/.exec(line);
-      assert.ok(m, `bad sample line: ${line}`);
-      const labels: Record<string, string> = {};
-      for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-      this.samples.push({ name: m[1]!, labels, value: Number(m[3]) });
-    }
-  }
-
-  /** Samples of `name` whose labels include all of `labels`. */
-  series(name: string, labels: Record<string, string> = {}): Sample[] {
-    return this.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-  }
-
-  sum(name: string, labels: Record<string, string> = {}): number {
-    return this.series(name, labels).reduce((a, s) => a + s.value, 0);
-  }
-
-  /** The label names of `name`'s series, in the order written (le left out). */
-  labelNames(name: string): string[] {
-    const s = this.series(name)[0];
-    assert.ok(s, `no series of ${name}`);
-    return Object.keys(s.labels).filter((l) => l !== 'le');
-  }
-
-  help(name: string): string {
-    return new RegExp(`^# HELP ${name} (.*)$`, 'm').exec(this.text)?.[1] ?? '';
-  }
-
-  type(name: string): string {
-    return new RegExp(`^# TYPE ${name} (\\S+)$`, 'm').exec(this.text)?.[1] ?? '';
-  }
-}
+import { Scrape } from './helpers/scrape.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

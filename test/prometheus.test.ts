@@ -12,46 +12,13 @@ import { SharedCounter, SharedGauge, SharedHistogram } from '../src/metrics/shar
 import { MetricsWriter } from '../src/metrics/worker.ts';
 import { TIME_BUCKETS } from '../src/metrics/buckets.ts';
 import { isIPv6 } from '../src/plugins/prometheus/labels.ts';
-
-/** Samples of a text-format scrape: `name{labels}` (labels in the order written) -> value. */
-interface Scrape {
-  text: string;
-  samples: Map<string, number>;
-  /** Sum of every sample of `name` whose labels include all of `labels`. */
-  sum(name: string, labels?: Record<string, string>): number;
-  /** Samples of `name` (label sets as objects). */
-  series(name: string): Array<{ labels: Record<string, string>; value: number }>;
-}
-
-function parseScrape(text: string): Scrape {
-  const samples = new Map<string, number>();
-  const parsed: Array<{ name: string; labels: Record<string, string>; value: number }> = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$/.exec(line);
-    assert.ok(m, `bad sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    const value = Number(m[3]);
-    assert.ok(!samples.has(`${m[1]}${m[2] ?? ''}`), `duplicate series ${line}`);
-    samples.set(`${m[1]}${m[2] ?? ''}`, value);
-    parsed.push({ name: m[1]!, labels, value });
-  }
-  const matches = (have: Record<string, string>, want: Record<string, string>): boolean =>
-    Object.entries(want).every(([k, v]) => have[k] === v);
-  return {
-    text,
-    samples,
-    sum: (name, labels = {}) => parsed.filter((p) => p.name === name && matches(p.labels, labels)).reduce((a, p) => a + p.value, 0),
-    series: (name) => parsed.filter((p) => p.name === name),
-  };
-}
+import { Scrape } from './helpers/scrape.ts';
 
 async function scrape(port: number): Promise<Scrape> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-  return parseScrape(await res.text());
+  return new Scrape(await res.text());
 }
 
 describe('metrics blocks (unit)', () => {
@@ -263,15 +230,15 @@ describe('prometheus (real CLI, 2 workers)', () => {
     assert.deepEqual(enabled(`dns://127.0.0.1:${port2}`), ['prometheus', 'whoami']);
     assert.deepEqual(Object.keys(m.series('coredns_plugin_enabled')[0]!.labels), ['server', 'zone', 'view', 'name']);
 
-    assert.equal(m.samples.get(`coredns_build_info{version="0.1.0",revision="",goversion="${process.version}"}`), 1);
-    assert.equal(m.samples.get('coredns_panics_total'), 0);
-    assert.equal(m.samples.get('kdns_workers_alive'), 2);
-    assert.equal(m.samples.get('kdns_worker_restarts_total'), 0);
-    assert.equal(m.samples.get('coredns_reload_failed_total'), 0);
-    assert.equal(m.samples.get('kdns_table_generation{table="t1"}')! >= 1, true);
-    assert.ok(m.samples.get('kdns_table_bytes{table="t1"}')! > 0);
+    assert.equal(m.byKey.get(`coredns_build_info{version="0.1.0",revision="",goversion="${process.version}"}`), 1);
+    assert.equal(m.byKey.get('coredns_panics_total'), 0);
+    assert.equal(m.byKey.get('kdns_workers_alive'), 2);
+    assert.equal(m.byKey.get('kdns_worker_restarts_total'), 0);
+    assert.equal(m.byKey.get('coredns_reload_failed_total'), 0);
+    assert.equal(m.byKey.get('kdns_table_generation{table="t1"}')! >= 1, true);
+    assert.ok(m.byKey.get('kdns_table_bytes{table="t1"}')! > 0);
     for (const p of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_virtual_memory_bytes', 'process_open_fds', 'process_max_fds', 'process_start_time_seconds']) {
-      assert.ok((m.samples.get(p) ?? 0) > 0, p);
+      assert.ok((m.byKey.get(p) ?? 0) > 0, p);
     }
     assert.match(m.text, /^# TYPE coredns_dns_requests_total counter$/m);
     assert.match(m.text, /^# TYPE coredns_dns_request_duration_seconds histogram$/m);
@@ -292,23 +259,23 @@ describe('prometheus (real CLI, 2 workers)', () => {
     c.close();
     const deadline = Date.now() + 10_000;
     let m = await scrape(metricsPort);
-    while ((m.samples.get('kdns_worker_restarts_total') !== 1 || m.samples.get('kdns_workers_alive') !== 2) && Date.now() < deadline) {
+    while ((m.byKey.get('kdns_worker_restarts_total') !== 1 || m.byKey.get('kdns_workers_alive') !== 2) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
       m = await scrape(metricsPort);
     }
     assert.match(s.stderr(), /worker \d died: test hook: worker crash requested/);
-    assert.equal(m.samples.get('coredns_panics_total'), 1);
-    assert.equal(m.samples.get('kdns_worker_restarts_total'), 1);
-    assert.equal(m.samples.get('kdns_workers_alive'), 2);
+    assert.equal(m.byKey.get('coredns_panics_total'), 1);
+    assert.equal(m.byKey.get('kdns_worker_restarts_total'), 1);
+    assert.equal(m.byKey.get('kdns_workers_alive'), 2);
     // Everything counted before the crash is still there (whichever worker had counted it).
     assert.equal(m.sum(req, { server: server1() }), total + 1);
     assert.equal(m.sum(req, { server: server1(), proto: 'tcp', type: 'TXT' }), 1);
-    for (const [k, v] of before.samples) {
+    for (const [k, v] of before.byKey) {
       if (!k.startsWith('coredns_dns_') || !k.includes(server1())) continue;
       if (k.includes('proto="tcp"') || k.startsWith('coredns_dns_request_duration') || k.startsWith('coredns_dns_responses_total')) {
-        assert.ok(m.samples.get(k)! >= v, k);
+        assert.ok(m.byKey.get(k)! >= v, k);
       } else {
-        assert.equal(m.samples.get(k), v, k);
+        assert.equal(m.byKey.get(k), v, k);
       }
     }
     // The replacement counts into the same series.
@@ -346,8 +313,8 @@ ${extra}}
       do {
         await new Promise((r) => setTimeout(r, 100));
         m = await scrape(metricsPort);
-      } while (m.samples.get('kdns_workers_alive') !== 2 && Date.now() < deadline);
-      assert.equal(m.samples.get('kdns_workers_alive'), 2, 'the old workers are gone, the new ones alive');
+      } while (m.byKey.get('kdns_workers_alive') !== 2 && Date.now() < deadline);
+      assert.equal(m.byKey.get('kdns_workers_alive'), 2, 'the old workers are gone, the new ones alive');
       assert.equal(m.sum('coredns_dns_requests_total', { server }), 10, 'the old workers\' counts are kept');
       assert.ok(!m.series('coredns_plugin_enabled').some((x) => x.labels.name === 'whoami'), 'whoami is no longer enabled');
       assert.ok(m.series('coredns_plugin_enabled').some((x) => x.labels.name === 'records'));
@@ -355,7 +322,7 @@ ${extra}}
       m = await scrape(metricsPort);
       assert.equal(m.sum('coredns_dns_requests_total', { server }), 15);
       assert.equal(m.sum('coredns_dns_responses_total', { server, rcode: 'NOERROR', plugin: 'records' }), 15);
-      assert.equal(m.samples.get('coredns_panics_total'), 0);
+      assert.equal(m.byKey.get('coredns_panics_total'), 0);
     } finally {
       assert.equal(await s.stop(), 0);
     }
