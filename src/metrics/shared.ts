@@ -70,7 +70,10 @@ export abstract class SharedMetric {
 
   /** Slots per series. */
   protected abstract get width(): number;
-  protected abstract get isGauge(): boolean;
+  /** A dead worker's gauge slots are dropped; its counter and histogram slots are folded into the primary's. */
+  protected get isGauge(): boolean {
+    return this.type === 'gauge';
+  }
 
   /** The slot of one series; declaring the same label set again returns the same slot. */
   series(values: LabelValues = []): number {
@@ -193,9 +196,6 @@ export class SharedCounter extends SharedMetric {
   protected get width(): number {
     return 1;
   }
-  protected get isGauge(): boolean {
-    return false;
-  }
   /** Counts on the primary (e.g. a health checker there); adds to what the workers count. */
   inc(slot: number, n = 1): void {
     this.store.add(slot, n);
@@ -213,9 +213,6 @@ export class SharedGauge extends SharedMetric {
   }
   protected get width(): number {
     return 1;
-  }
-  protected get isGauge(): boolean {
-    return true;
   }
   /** The primary's part of the value (workers' values in the same slot are added to it). */
   set(slot: number, value: number): void {
@@ -241,9 +238,6 @@ export class SharedHistogram extends SharedMetric {
   }
   protected get width(): number {
     return histogramWidth(this.buckets.length);
-  }
-  protected get isGauge(): boolean {
-    return false;
   }
   /** Observes on the primary. */
   observe(slot: number, value: number): void {

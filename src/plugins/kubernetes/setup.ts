@@ -12,7 +12,7 @@ import { eachOption, fail, noBlock, parseDuration, parseIntArg, zonesArg } from 
 import type { PluginDefinition, PluginInstance } from '../../plugin/types.ts';
 import { exponentialBuckets, metrics } from '../../metrics/index.ts';
 import { RecordStore, defaultSoa } from '../../table/record-store.ts';
-import { ApiSource } from './api-source.ts';
+import { ApiSource, WATCHED_API_PATHS } from './api-source.ts';
 import { ClusterState, type PodMode } from './cluster-state.ts';
 import { LabelSelectorError, type LabelSelector, parseLabelSelector } from './label-selector.ts';
 import { ManifestError, ManifestSource, loadManifests } from './manifests.ts';
@@ -67,7 +67,7 @@ const watchRestarts = metrics.counter({
   help: 'Times a failed list/watch of a Kubernetes API resource was started again.',
   labelNames: ['resource'],
 });
-const restartSlots = new Map(['namespaces', 'services', 'endpointslices', 'pods'].map((r) => [r, watchRestarts.series([r])]));
+const restartSlots = new Map(Object.keys(WATCHED_API_PATHS).map((r) => [r, watchRestarts.series([r])]));
 
 const isReverse = (z: string): boolean => isSubdomain(z, 'in-addr.arpa.') || isSubdomain(z, 'ip6.arpa.');
 
