@@ -7,7 +7,8 @@
 //   node bench/soak.ts [--minutes 5] [--rate 5000] [--workers 1] [--sample 5]
 //
 // Prints the samples and a least-squares slope of RSS (MiB per minute) over the second half of
-// the run (the first half includes warm-up and the cache filling).
+// the run (the first half includes warm-up and the cache filling), and the same for the floor of
+// each thread's heap in use (per minute, the lowest sample: what collections could not free).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,6 +32,16 @@ function slope(points: Array<[number, number]>): number {
   const num = points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0);
   const den = points.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
   return den === 0 ? 0 : num / den;
+}
+
+/** MiB of V8 heap in use: the primary thread's and each worker's, from kdns's /metrics. */
+async function heapByThread(metricsPort: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const out: Record<string, number> = {};
+  const primary = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
+  if (primary) out.primary = Number(primary[1]) / 2 ** 20;
+  for (const m of text.matchAll(/^kdns_worker_heap_used_bytes\{worker="(\d+)"\} (\S+)$/gm)) out[`worker${m[1]}`] = Number(m[2]) / 2 ** 20;
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -78,11 +89,26 @@ async function main(): Promise<void> {
       ...Array.from({ length: 20 }, (_, i) => ({ name: `host${i}.example.org`, type: 'A' })),
     ];
     const samples: Array<[number, number]> = [];
+    // Heap in use per thread (primary + each worker, from /metrics): after each minute, the
+    // lowest value seen in it. Garbage comes and goes with collections; what is retained shows
+    // as a floor that rises.
+    const heapFloors: Array<{ minute: number; floors: Record<string, number> }> = [];
+    let window: Record<string, number> = {};
+    let windowStart = 0;
     const t0 = Date.now();
     const sampler = setInterval(() => {
       const s: [number, number] = [(Date.now() - t0) / 60_000, rssMiB(kdns.pid!)];
       samples.push(s);
-      console.log(`${s[0].toFixed(2)} min  RSS ${s[1].toFixed(1)} MiB`);
+      heapByThread(metrics).then((heaps) => {
+        for (const [k, v] of Object.entries(heaps)) window[k] = Math.min(window[k] ?? Infinity, v);
+        const heapText = Object.entries(heaps).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+        console.log(`${s[0].toFixed(2)} min  RSS ${s[1].toFixed(1)} MiB  heap used MiB: ${heapText}`);
+        if (s[0] - windowStart >= 1) {
+          heapFloors.push({ minute: Math.round(s[0]), floors: window });
+          window = {};
+          windowStart = s[0];
+        }
+      }, (err: Error) => console.log(`${s[0].toFixed(2)} min  RSS ${s[1].toFixed(1)} MiB  (scrape failed: ${err.message})`));
     }, sampleS * 1000);
     // Two loads side by side for the whole run: the mix, and never-seen names at a tenth of it.
     const seconds = Math.min(minutes * 60, 120);
@@ -99,6 +125,13 @@ async function main(): Promise<void> {
     }
     clearInterval(sampler);
     const second = samples.filter((s) => s[0] >= minutes / 2);
+    const threads = Object.keys(heapFloors[0]?.floors ?? {});
+    console.log(`\nheap-in-use floor per minute (MiB):\n| minute | ${threads.join(' | ')} |\n|---|${threads.map(() => '---:').join('|')}|`);
+    for (const f of heapFloors) console.log(`| ${f.minute} | ${threads.map((t) => (f.floors[t] ?? NaN).toFixed(1)).join(' | ')} |`);
+    const lateFloors = heapFloors.filter((f) => f.minute >= minutes / 2);
+    for (const t of threads) {
+      console.log(`${t}: heap floor slope over the second half ${slope(lateFloors.map((f) => [f.minute, f.floors[t] ?? NaN])).toFixed(3)} MiB/min`);
+    }
     console.log(`\n${answered} answered, ${lost} lost; RSS ${samples[0]?.[1].toFixed(1)} -> ${samples.at(-1)?.[1].toFixed(1)} MiB; ` +
       `slope over the second half ${slope(second).toFixed(2)} MiB/min (${second.length} samples)`);
   } finally {

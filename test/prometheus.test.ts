@@ -234,6 +234,15 @@ describe('prometheus (real CLI, 2 workers)', () => {
     assert.equal(m.byKey.get('coredns_panics_total'), 0);
     assert.equal(m.byKey.get('kdns_workers_alive'), 2);
     assert.equal(m.byKey.get('kdns_worker_restarts_total'), 0);
+    // Every message each worker received, in every block, with or without prometheus in it.
+    const perWorker = m.series('kdns_worker_queries_total');
+    assert.deepEqual(perWorker.map((x) => x.labels.worker).sort(), ['0', '1']);
+    assert.equal(perWorker.reduce((n, x) => n + x.value, 0), 21 + 3 + 4 + 2);
+    for (const name of ['kdns_worker_heap_used_bytes', 'kdns_worker_external_memory_bytes']) {
+      const mem = m.series(name);
+      assert.deepEqual(mem.map((x) => x.labels.worker).sort(), ['0', '1'], name);
+      for (const x of mem) assert.ok(x.value > 100_000 && x.value < 2 ** 31, `${name} ${x.value}`);
+    }
     assert.equal(m.byKey.get('coredns_reload_failed_total'), 0);
     assert.equal(m.byKey.get('kdns_table_generation{table="t1"}')! >= 1, true);
     assert.ok(m.byKey.get('kdns_table_bytes{table="t1"}')! > 0);
@@ -283,6 +292,10 @@ describe('prometheus (real CLI, 2 workers)', () => {
     const after = await scrape(metricsPort);
     assert.equal(after.sum(req, { server: server1() }), total + 11);
     assert.equal(after.sum('coredns_dns_request_duration_seconds_count', { server: server1() }), total + 11);
+    // Per worker: the dead worker's count stays with its index, which the replacement continues.
+    const perWorker = (x: typeof m): number => x.series('kdns_worker_queries_total').reduce((n, s) => n + s.value, 0);
+    assert.equal(perWorker(after), perWorker(before) + 11);
+    for (const w of ['0', '1']) assert.ok(after.sum('kdns_worker_queries_total', { worker: w }) >= before.sum('kdns_worker_queries_total', { worker: w }), `worker ${w} never goes back`);
   });
 });
 
@@ -321,6 +334,8 @@ ${extra}}
       for (let i = 0; i < 5; i++) await udpQuery(s.port, 'www.example.test');
       m = await scrape(metricsPort);
       assert.equal(m.sum('coredns_dns_requests_total', { server }), 15);
+      // The new server's workers continue the old ones' per-worker counts.
+      assert.equal(m.series('kdns_worker_queries_total').reduce((n, x) => n + x.value, 0), 15);
       assert.equal(m.sum('coredns_dns_responses_total', { server, rcode: 'NOERROR', plugin: 'records' }), 15);
       assert.equal(m.byKey.get('coredns_panics_total'), 0);
     } finally {

@@ -10,7 +10,7 @@ import { drainAndClose, openUdp } from '../src/worker/udp.ts';
 import { openTcp } from '../src/worker/tcp.ts';
 import { TableReader } from '../src/table/reader.ts';
 import { LogBuffer } from '../src/worker/log-buffer.ts';
-import { MetricsWriter } from '../src/metrics/worker.ts';
+import { MetricsWriter, sampleMemory } from '../src/metrics/worker.ts';
 
 export interface WorkerTask {
   index: number;
@@ -41,6 +41,7 @@ export default async function serve(task: WorkerTask): Promise<{ index: number; 
   port.on('message', (m: ToWorker) => onControl(m, false));
 
   const metrics = new MetricsWriter(config.metrics);
+  const stopSampling = sampleMemory(metrics.slots);
   const rt = await WorkerRuntime.create(config, { log: (line) => logs.write(line), metrics }, (id) => {
     const reader = readers.get(id);
     if (!reader) throw new Error(`no record table ${id}`);
@@ -60,6 +61,7 @@ export default async function serve(task: WorkerTask): Promise<{ index: number; 
     send({ type: 'error', message: `${e.code ?? 'error'}: ${e.message}` });
     for (const s of udp) s.close();
     for (const s of tcp) s.close();
+    stopSampling();
     port.close();
     throw err;
   }
@@ -73,6 +75,7 @@ export default async function serve(task: WorkerTask): Promise<{ index: number; 
     (s as net.Server & { closeAllConnections?: () => void }).closeAllConnections?.();
   })));
   rt.close();
+  stopSampling();
   logs.flush();
   port.close();
   return { index, threadId };

@@ -5,7 +5,7 @@ import { H_GENERATION } from '../table/layout.ts';
 import type { TableWriter } from '../table/writer.ts';
 import { VERSION } from '../version.ts';
 import { metrics } from './registry.ts';
-import { PANICS_SLOT } from './worker.ts';
+import { EXTERNAL_SLOT, HEAP_USED_SLOT, PANICS_SLOT, QUERIES_SLOT } from './worker.ts';
 
 /** What a running DnsServer shows in the metrics. */
 export interface ServerSource {
@@ -108,13 +108,66 @@ export function attachServer(source: ServerSource): () => void {
   };
 }
 
-/** A new worker is about to start: its metrics block (goes in its WorkerConfig). */
-export function openWorkerBlock(): SharedArrayBuffer {
-  return metrics.store.open();
+/** Live blocks by worker index, and the counts of the index's workers that are gone. */
+const workerOfBlock = new Map<SharedArrayBuffer, { index: number; slots: Float64Array }>();
+const goneQueries: number[] = [];
+
+// Per worker index rather than per thread: a replacement (after a crash, or a reload's new
+// server) continues its index's count, so the counter never goes backwards.
+metrics.onPrometheus((prom, registry) => {
+  new prom.Counter({
+    name: 'kdns_worker_queries_total',
+    help: 'DNS messages received by each worker thread, over every transport.',
+    labelNames: ['worker'],
+    registers: [registry],
+    collect() {
+      const byIndex = [...goneQueries];
+      for (const { index, slots } of workerOfBlock.values()) byIndex[index] = (byIndex[index] ?? 0) + slots[QUERIES_SLOT]!;
+      this.reset();
+      byIndex.forEach((n, i) => {
+        if (n !== undefined) this.inc({ worker: String(i) }, n);
+      });
+    },
+  });
+});
+
+// Memory per worker index (during a reload the old and the new worker of an index both count).
+metrics.onPrometheus((prom, registry) => {
+  for (const [name, help, slot] of [
+    ['kdns_worker_heap_used_bytes', 'V8 heap in use by each worker thread, sampled every 5 s.', HEAP_USED_SLOT],
+    ['kdns_worker_external_memory_bytes', 'Memory outside the V8 heap (Buffers) held by each worker thread, sampled every 5 s.', EXTERNAL_SLOT],
+  ] as const) {
+    new prom.Gauge({
+      name,
+      help,
+      labelNames: ['worker'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const byIndex: number[] = [];
+        for (const { index, slots } of workerOfBlock.values()) byIndex[index] = (byIndex[index] ?? 0) + slots[slot]!;
+        byIndex.forEach((n, i) => {
+          if (n !== undefined) this.set({ worker: String(i) }, n);
+        });
+      },
+    });
+  }
+});
+
+/** A new worker (position `index` in the pool) is about to start: its metrics block. */
+export function openWorkerBlock(index: number): SharedArrayBuffer {
+  const block = metrics.store.open();
+  workerOfBlock.set(block, { index, slots: new Float64Array(block) });
+  return block;
 }
 
 /** A worker's thread has ended (any reason): its counts are kept, its block dropped. */
 export function closeWorkerBlock(block: SharedArrayBuffer): void {
+  const w = workerOfBlock.get(block);
+  if (w) {
+    workerOfBlock.delete(block);
+    goneQueries[w.index] = (goneQueries[w.index] ?? 0) + w.slots[QUERIES_SLOT]!;
+  }
   metrics.store.close(block);
 }
 

@@ -7,6 +7,34 @@
 /** `coredns_panics_total`: the one slot the runtime itself writes (a plugin threw). */
 export const PANICS_SLOT = 0;
 
+/**
+ * `kdns_worker_queries_total`: messages this worker received, over every transport. The runtime
+ * counts it; the primary shows it per worker, so an operator sees how evenly SO_REUSEPORT spreads
+ * the load.
+ */
+export const QUERIES_SLOT = 1;
+
+/**
+ * Gauges of this worker's V8 heap in use and of memory outside it (Buffers), sampled every few
+ * seconds: process RSS cannot tell the threads apart, and a soak needs to see which one grows.
+ */
+export const HEAP_USED_SLOT = 2;
+export const EXTERNAL_SLOT = 3;
+const HEAP_SAMPLE_MS = 5000;
+
+/** Samples this thread's memory into its block now and every few seconds; returns a stop function. */
+export function sampleMemory(slots: Float64Array): () => void {
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    slots[HEAP_USED_SLOT] = m.heapUsed;
+    slots[EXTERNAL_SLOT] = m.external;
+  };
+  sample();
+  const timer = setInterval(sample, HEAP_SAMPLE_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** Slots of a block nobody reads (a runtime built without a primary, e.g. in unit tests). */
 const PRIVATE_SLOTS = 4096;
 

@@ -157,7 +157,7 @@ export class DnsServer {
       } else if (m.type === 'error') failed(new Error(m.message));
     });
     // Each worker counts into its own metrics block; its counts outlive it (src/metrics).
-    const block = openWorkerBlock();
+    const block = openWorkerBlock(slot.index);
     const task: WorkerTask = { index: slot.index, config: { ...this.workerConfig(), metrics: block }, port: channel.port2 };
     const run = this.pool!.run(task, { transferList: [channel.port2] as never });
     this.tasks.add(run);

@@ -12,7 +12,7 @@ import {
 } from '../plugin/types.ts';
 import type { TableReader } from '../table/reader.ts';
 import { ZoneMatcher } from '../table/zone-match.ts';
-import { PANICS_SLOT, type MetricsWriter } from '../metrics/worker.ts';
+import { PANICS_SLOT, QUERIES_SLOT, type MetricsWriter } from '../metrics/worker.ts';
 import type { WorkerConfig, WorkerListenerConfig, WorkerServerConfig } from './config.ts';
 import { PendingQuery, cloneQuery, deliver, type PendingHost, type Sink } from './pending.ts';
 
@@ -102,6 +102,8 @@ export class WorkerRuntime implements PendingHost {
   private readonly testHooks: boolean;
   /** Counts plugin exceptions as coredns_panics_total (CoreDNS recovers and counts panics). */
   private panics: MetricsWriter | null = null;
+  /** This worker's metrics slots (kdns_worker_queries_total is counted here). */
+  private counts: Float64Array = new Float64Array(QUERIES_SLOT + 1);
   private lastServer: ServerRuntime | null = null;
   private readonly run: Run;
 
@@ -114,6 +116,7 @@ export class WorkerRuntime implements PendingHost {
   static async create(config: WorkerConfig, envBase: Omit<WorkerEnv, 'server' | 'table'>, tables: (id: string) => TableReader): Promise<WorkerRuntime> {
     const rt = new WorkerRuntime(config.testHooks);
     rt.panics = envBase.metrics;
+    if (envBase.metrics) rt.counts = envBase.metrics.slots;
     for (const s of config.servers) {
       const server = new ServerRuntime(rt.servers.length);
       const env: WorkerEnv = { ...envBase, table: tables, server: { zones: s.zones, port: s.port, key: s.key } };
@@ -146,6 +149,7 @@ export class WorkerRuntime implements PendingHost {
     r.error = null;
     r.responseLen = 0;
     this.lastServer = null;
+    this.counts[QUERIES_SLOT] += 1;
     const parsed = parseQuery(msg, len, q);
     if (parsed === PARSE_DROP) return 0;
     if (parsed !== PARSE_OK) {
