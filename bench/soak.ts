@@ -4,7 +4,7 @@
 // path), cached outside names, and a share of never-seen names (cache misses that also fill the
 // cache up to its capacity). RSS is sampled every few seconds.
 //
-//   node bench/soak.ts [--minutes 5] [--rate 5000] [--workers 1] [--sample 5]
+//   node bench/soak.ts [--minutes 5] [--rate 5000] [--workers 1] [--sample 5] [--malloc-arena-max N]
 //
 // Prints the samples and a least-squares slope of RSS (MiB per minute) over the second half of
 // the run (the first half includes warm-up and the cache filling), and the same for the floor of
@@ -34,18 +34,22 @@ function slope(points: Array<[number, number]>): number {
   return den === 0 ? 0 : num / den;
 }
 
-/** MiB of V8 heap in use: the primary thread's and each worker's, from kdns's /metrics. */
-async function heapByThread(metricsPort: number): Promise<Record<string, number>> {
+/** MiB of V8 heap in use and reserved per thread (primary, each worker), and Buffers, from /metrics. */
+async function heapByThread(metricsPort: number): Promise<{ used: Record<string, number>; text: string }> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const out: Record<string, number> = {};
-  const primary = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
-  if (primary) out.primary = Number(primary[1]) / 2 ** 20;
-  for (const m of text.matchAll(/^kdns_worker_heap_used_bytes\{worker="(\d+)"\} (\S+)$/gm)) out[`worker${m[1]}`] = Number(m[2]) / 2 ** 20;
-  return out;
+  const one = (re: RegExp): number => Number(re.exec(text)?.[1] ?? NaN) / 2 ** 20;
+  const used: Record<string, number> = { primary: one(/^nodejs_heap_size_used_bytes (\S+)$/m) };
+  const total: Record<string, number> = { primary: one(/^nodejs_heap_size_total_bytes (\S+)$/m) };
+  let external = one(/^nodejs_external_memory_bytes (\S+)$/m);
+  for (const m of text.matchAll(/^kdns_worker_heap_used_bytes\{worker="(\d+)"\} (\S+)$/gm)) used[`worker${m[1]}`] = Number(m[2]) / 2 ** 20;
+  for (const m of text.matchAll(/^kdns_worker_heap_total_bytes\{worker="(\d+)"\} (\S+)$/gm)) total[`worker${m[1]}`] = Number(m[2]) / 2 ** 20;
+  for (const m of text.matchAll(/^kdns_worker_external_memory_bytes\{worker="\d+"\} (\S+)$/gm)) external += Number(m[1]) / 2 ** 20;
+  const parts = Object.keys(used).map((k) => `${k} ${used[k]!.toFixed(1)}/${(total[k] ?? NaN).toFixed(1)}`);
+  return { used, text: `heap used/reserved MiB: ${parts.join(', ')}; external ${external.toFixed(1)}` };
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { minutes: { type: 'string' }, rate: { type: 'string' }, workers: { type: 'string' }, sample: { type: 'string' } } });
+  const { values } = parseArgs({ options: { minutes: { type: 'string' }, rate: { type: 'string' }, workers: { type: 'string' }, sample: { type: 'string' }, 'malloc-arena-max': { type: 'string' } } });
   const minutes = Number(values.minutes ?? 5);
   const rate = Number(values.rate ?? 5000);
   const workers = Number(values.workers ?? 1);
@@ -77,7 +81,11 @@ async function main(): Promise<void> {
     loadbalance
 }
 `);
-  const kdns = spawn(process.execPath, [path.join(ROOT, 'bin', 'kdns.js'), '-conf', corefile, '-workers', String(workers), '-quiet'], { stdio: 'inherit' });
+  const kdns = spawn(process.execPath, [path.join(ROOT, 'bin', 'kdns.js'), '-conf', corefile, '-workers', String(workers), '-quiet'], {
+    stdio: 'inherit',
+    // glibc gives each thread its own malloc arenas; capping them trades a little contention for RSS.
+    env: values['malloc-arena-max'] ? { ...process.env, MALLOC_ARENA_MAX: values['malloc-arena-max'] } : process.env,
+  });
   try {
     if (!(await waitForDns({ host: '127.0.0.1', port, family: 4 }, 20_000))) throw new Error('kdns did not start');
     const mix = [
@@ -100,9 +108,8 @@ async function main(): Promise<void> {
       const s: [number, number] = [(Date.now() - t0) / 60_000, rssMiB(kdns.pid!)];
       samples.push(s);
       heapByThread(metrics).then((heaps) => {
-        for (const [k, v] of Object.entries(heaps)) window[k] = Math.min(window[k] ?? Infinity, v);
-        const heapText = Object.entries(heaps).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
-        console.log(`${s[0].toFixed(2)} min  RSS ${s[1].toFixed(1)} MiB  heap used MiB: ${heapText}`);
+        for (const [k, v] of Object.entries(heaps.used)) window[k] = Math.min(window[k] ?? Infinity, v);
+        console.log(`${s[0].toFixed(2)} min  RSS ${s[1].toFixed(1)} MiB  ${heaps.text}`);
         if (s[0] - windowStart >= 1) {
           heapFloors.push({ minute: Math.round(s[0]), floors: window });
           window = {};

@@ -81,12 +81,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  if (flags.pidfile) writeFileSync(flags.pidfile, `${process.pid}\n`);
-  if (!flags.quiet) {
-    if (demo) process.stdout.write(demoBanner(port));
-    for (const s of plan.servers) for (const z of s.zones) process.stdout.write(`${z}:${s.port}\n`);
-    process.stdout.write(`${NAME}-${VERSION}\n${process.platform}/${process.arch}, node ${process.version}, ${server.aliveWorkers()} workers\n`);
-  }
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;
@@ -108,6 +102,15 @@ export async function main(argv: string[]): Promise<number> {
     const onSignal = (): void => shutdown(0);
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // Only now say we are up: a SIGTERM sent as soon as the banner is seen must find the handler
+    // (before it, the signal's default action kills the process).
+    if (flags.pidfile) writeFileSync(flags.pidfile, `${process.pid}\n`);
+    if (!flags.quiet) {
+      if (demo) process.stdout.write(demoBanner(port));
+      // As CoreDNS: `.:53` for dns://, the scheme in front for the others (`tls://.:853`).
+      for (const s of plan.servers) for (const z of s.zones) process.stdout.write(`${s.transport === 'dns' ? '' : `${s.transport}://`}${z}:${s.port}\n`);
+      process.stdout.write(`${NAME}-${VERSION}\n${process.platform}/${process.arch}, node ${process.version}, ${server.aliveWorkers()} workers\n`);
+    }
     /** What the parts of one configuration see: their own plan's parts (ready's scope). */
     const controlFor = (p: Plan): ServerControl => ({
       fatal(message) {

@@ -12,7 +12,10 @@ test('server block keys: zone, port, scheme', () => {
   assert.deepEqual(parseServerKey(tok('.'), 1053), [{ transport: 'dns', zone: '.', port: 1053 }]);
   assert.deepEqual(parseServerKey(tok('dns://Example.ORG:1054'), 53), [{ transport: 'dns', zone: 'example.org.', port: 1054 }]);
   assert.deepEqual(parseServerKey(tok('cluster.local.'), 53), [{ transport: 'dns', zone: 'cluster.local.', port: 53 }]);
-  assert.throws(() => parseServerKey(tok('tls://.:853'), 53), /tls:\/\/ servers are not supported yet/);
+  assert.deepEqual(parseServerKey(tok('tls://.'), 1053), [{ transport: 'tls', zone: '.', port: 853 }]);
+  assert.deepEqual(parseServerKey(tok('https://example.org:8443'), 53), [{ transport: 'https', zone: 'example.org.', port: 8443 }]);
+  assert.deepEqual(parseServerKey(tok('HTTPS://.'), 53), [{ transport: 'https', zone: '.', port: 443 }]);
+  assert.throws(() => parseServerKey(tok('grpc://.:853'), 53), /grpc:\/\/ servers are not supported yet/);
   assert.throws(() => parseServerKey(tok('foo://.'), 53), /unknown scheme/);
   assert.throws(() => parseServerKey(tok('.:0'), 53), /port '0' is not valid/);
 });

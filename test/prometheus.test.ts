@@ -3,7 +3,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { TcpConnection, encodeQuery, udpQuery } from './helpers/dns-client.ts';
+import { TcpConnection, encodeQuery, udpQuery, udpRaw } from './helpers/dns-client.ts';
+import { decodeReply } from './helpers/decode.ts';
 import { type RunningServer, freePort, startServer } from './helpers/server-process.ts';
 import { parseCorefile } from '../src/corefile/index.ts';
 import { buildPlan } from '../src/config/plan.ts';
@@ -238,7 +239,7 @@ describe('prometheus (real CLI, 2 workers)', () => {
     const perWorker = m.series('kdns_worker_queries_total');
     assert.deepEqual(perWorker.map((x) => x.labels.worker).sort(), ['0', '1']);
     assert.equal(perWorker.reduce((n, x) => n + x.value, 0), 21 + 3 + 4 + 2);
-    for (const name of ['kdns_worker_heap_used_bytes', 'kdns_worker_external_memory_bytes']) {
+    for (const name of ['kdns_worker_heap_used_bytes', 'kdns_worker_heap_total_bytes', 'kdns_worker_external_memory_bytes']) {
       const mem = m.series(name);
       assert.deepEqual(mem.map((x) => x.labels.worker).sort(), ['0', '1'], name);
       for (const x of mem) assert.ok(x.value > 100_000 && x.value < 2 ** 31, `${name} ${x.value}`);
@@ -338,6 +339,53 @@ ${extra}}
       assert.equal(m.series('kdns_worker_queries_total').reduce((n, x) => n + x.value, 0), 15);
       assert.equal(m.sum('coredns_dns_responses_total', { server, rcode: 'NOERROR', plugin: 'records' }), 15);
       assert.equal(m.byKey.get('coredns_panics_total'), 0);
+    } finally {
+      assert.equal(await s.stop(), 0);
+    }
+  });
+});
+
+describe('prometheus: several bind addresses, and queries no zone matches', () => {
+  test('each bind address has its own server label (metrics and cache); unmatched names count under zone "dropped"', async () => {
+    const metricsPort = await freePort();
+    const corefile = `example.test:{PORT} {
+    bind 127.0.0.1 127.0.0.2
+    prometheus 127.0.0.1:${metricsPort}
+    cache 30
+    records example.test {
+        www 60 IN A 10.0.0.1
+    }
+}
+`;
+    const s = await startServer(corefile, { workers: 1 });
+    try {
+      const ask = async (host: string, name: string): Promise<string> => {
+        const reply = await udpRaw(s.port, encodeQuery(name), 2000, host);
+        assert.ok(reply, `answer from ${host}`);
+        return decodeReply(reply).rcode;
+      };
+      for (let i = 0; i < 3; i++) assert.equal(await ask('127.0.0.1', 'www.example.test'), 'NOERROR');
+      for (let i = 0; i < 2; i++) assert.equal(await ask('127.0.0.2', 'www.example.test'), 'NOERROR');
+      for (let i = 0; i < 4; i++) assert.equal(await ask('127.0.0.2', 'www.other.test'), 'REFUSED');
+      const m = await scrape(metricsPort);
+      const one = `dns://127.0.0.1:${s.port}`;
+      const two = `dns://127.0.0.2:${s.port}`;
+      const req = 'coredns_dns_requests_total';
+      assert.equal(m.sum(req, { server: one, zone: 'example.test.' }), 3);
+      assert.equal(m.sum(req, { server: two, zone: 'example.test.' }), 2);
+      assert.equal(m.sum(req, { server: two, zone: 'dropped', type: 'A', proto: 'udp' }), 4);
+      assert.equal(m.sum(req, { server: one, zone: 'dropped' }), 0);
+      assert.equal(m.sum('coredns_dns_responses_total', { server: two, zone: 'dropped', rcode: 'REFUSED', plugin: '' }), 4);
+      assert.equal(m.sum('coredns_dns_request_duration_seconds_count', { server: two, zone: 'dropped' }), 4);
+      assert.equal(m.sum('coredns_dns_response_size_bytes_count', { server: two, zone: 'dropped', proto: 'udp' }), 4);
+      // One cache serves both addresses (the first query anywhere misses); requests and hits
+      // go under the address asked, its entries under the first address.
+      assert.equal(m.sum('coredns_cache_requests_total', { server: one }), 3);
+      assert.equal(m.sum('coredns_cache_requests_total', { server: two }), 2);
+      assert.equal(m.sum('coredns_cache_misses_total', { server: one }), 1);
+      assert.equal(m.sum('coredns_cache_hits_total', { server: two, type: 'success' }), 2);
+      assert.equal(m.sum('coredns_cache_entries', { server: one, type: 'success' }), 1);
+      assert.equal(m.sum('coredns_cache_entries', { server: two }), 0);
     } finally {
       assert.equal(await s.stop(), 0);
     }

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeQuery, udpRaw } from './helpers/dns-client.ts';
+import { TcpConnection, encodeQuery, udpRaw } from './helpers/dns-client.ts';
+import { decodeReply } from './helpers/decode.ts';
+import { startFaultServer } from './upstream/fault-server.ts';
 import { QueryStream } from './helpers/query-stream.ts';
 import { freePort, startServer, tempDir, type RunningServer } from './helpers/server-process.ts';
 import { parseCorefile } from '../src/corefile/index.ts';
@@ -196,4 +198,57 @@ test('SIGTERM in the middle of a reload stops cleanly with exit code 0', async (
   });
   probe.close();
   assert.equal(s.stderr(), '');
+});
+
+test('queries waiting on a slow upstream during a reload are answered; a busy TCP connection moves to the new configuration', async () => {
+  const up = await startFaultServer();
+  up.setRecords('slow.up.test', [{ type: 'A', ttl: 60, data: '10.9.0.1' }]);
+  up.behave('delay 400', { name: 'slow.up.test' });
+  const s = await startServer(
+    `up.test:{PORT} {\n    bind 127.0.0.1\n    reload 2s 1s\n    forward . ${up.address}\n}\n` +
+      `example.org:{PORT} {\n    bind 127.0.0.1\n    records {\n        www 60 IN A 10.0.0.1\n    }\n}\n`,
+    { workers: 2 },
+  );
+  try {
+    await s.waitFor(/Running configuration SHA512/, 2000);
+    // A client that keeps one TCP connection busy (as NodeLocal DNSCache's force_tcp does).
+    const tcp = new TcpConnection(s.port);
+    await tcp.connected();
+    let tcpAnswers = 0;
+    let tcpRunning = true;
+    const seen = new Set<string>();
+    const tcpLoop = (async () => {
+      while (tcpRunning) {
+        const r = await tcp.query('www.example.org');
+        seen.add(r.answers[0]?.data as string);
+        tcpAnswers++;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })().catch((err: Error) => err);
+
+    edit(s, (t) => t.replace('10.0.0.1', '10.0.0.2'));
+    await s.waitFor('[INFO] Reloading\n', 8000);
+    // Queries that reach the old workers now wait 400 ms on the upstream, past the swap.
+    const slow = Array.from({ length: 20 }, () => udpRaw(s.port, encodeQuery('slow.up.test'), 3000));
+    await s.waitFor('[INFO] Reloading complete', 8000);
+    const replies = await Promise.all(slow);
+    assert.equal(replies.filter((r) => r === null).length, 0, 'every query that was waiting on the upstream is answered');
+    for (const r of replies) assert.equal(decodeReply(r!).answers[0]?.data, '10.9.0.1');
+
+    // The old workers let go of the TCP connection (after its answers) instead of serving the old
+    // data on it forever; the client reconnects and gets the new configuration.
+    const closed = await Promise.race([tcp.closed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000))]);
+    tcpRunning = false;
+    await tcpLoop;
+    tcp.close();
+    assert.ok(closed, 'the old configuration closed the busy TCP connection');
+    assert.ok(tcpAnswers > 0);
+    const fresh = new TcpConnection(s.port);
+    assert.equal((await fresh.query('www.example.org')).answers[0]?.data, '10.0.0.2');
+    fresh.close();
+    assert.equal(await s.stop('SIGTERM'), 0);
+  } finally {
+    await s.stop('SIGKILL');
+    await up.stop();
+  }
 });

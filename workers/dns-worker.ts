@@ -3,11 +3,13 @@
 import type { MessagePort } from 'node:worker_threads';
 import { receiveMessageOnPort, threadId } from 'node:worker_threads';
 import type dgram from 'node:dgram';
-import type net from 'node:net';
 import type { FromWorker, ToWorker, WorkerConfig } from '../src/worker/config.ts';
 import { WorkerRuntime } from '../src/worker/runtime.ts';
 import { drainAndClose, openUdp } from '../src/worker/udp.ts';
 import { openTcp } from '../src/worker/tcp.ts';
+import { openDot } from '../src/worker/dot.ts';
+import { openDoh } from '../src/worker/doh.ts';
+import type { StreamListener } from '../src/worker/stream-listener.ts';
 import { TableReader } from '../src/table/reader.ts';
 import { LogBuffer } from '../src/worker/log-buffer.ts';
 import { MetricsWriter, sampleMemory } from '../src/metrics/worker.ts';
@@ -49,18 +51,23 @@ export default async function serve(task: WorkerTask): Promise<{ index: number; 
   });
 
   const udp: dgram.Socket[] = [];
-  const tcp: net.Server[] = [];
+  /** TCP, DoT and DoH listeners. */
+  const streams: StreamListener[] = [];
   try {
     for (const l of config.listeners) {
       const route = rt.route(l, config.servers);
-      udp.push(await openUdp(rt, route));
-      tcp.push(await openTcp(rt, route, config.tcp));
+      if (l.transport === 'tls') streams.push(await openDot(rt, route, config.tcp));
+      else if (l.transport === 'https') streams.push(await openDoh(rt, route, { maxConnections: config.tcp.maxConnections, slots: metrics.slots }));
+      else {
+        udp.push(await openUdp(rt, route));
+        streams.push(await openTcp(rt, route, config.tcp));
+      }
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     send({ type: 'error', message: `${e.code ?? 'error'}: ${e.message}` });
     for (const s of udp) s.close();
-    for (const s of tcp) s.close();
+    for (const s of streams) void s.close();
     stopSampling();
     port.close();
     throw err;
@@ -68,12 +75,8 @@ export default async function serve(task: WorkerTask): Promise<{ index: number; 
   send({ type: 'listening' });
 
   await stopped;
-  await Promise.all(udp.map((s) => drainAndClose(s)));
-  await Promise.all(tcp.map((s) => new Promise<void>((resolve) => {
-    s.close(() => resolve());
-    // Idle keep-alive connections would hold close() open; they get no new queries anyway.
-    (s as net.Server & { closeAllConnections?: () => void }).closeAllConnections?.();
-  })));
+  // Every listener stops taking queries, answers what it owes, then closes (see each one).
+  await Promise.all([...udp.map((s) => drainAndClose(s, rt)), ...streams.map((s) => s.close())]);
   rt.close();
   stopSampling();
   logs.flush();

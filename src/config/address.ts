@@ -1,19 +1,28 @@
 // Server block keys: `[SCHEME://]ZONE[:PORT]`, where ZONE may also be a CIDR that stands for a
-// reverse zone (10.0.0.0/8 -> 10.in-addr.arpa.), as CoreDNS reads them.
+// reverse zone (10.0.0.0/8 -> 10.in-addr.arpa.), as CoreDNS reads them. The scheme picks the
+// transport: dns:// (UDP and TCP), tls:// (DNS over TLS, RFC 7858) or https:// (DNS over HTTPS,
+// RFC 8484).
 import { isIP } from 'node:net';
 import { type Token, errorAt } from '../corefile/index.ts';
 import { canonicalName } from '../dns/name.ts';
 import { ipv6Nibbles } from '../dns/ip.ts';
+import type { Transport } from '../worker/config.ts';
 
 export interface ServerAddress {
-  transport: 'dns';
+  transport: Transport;
   zone: string;
   port: number;
 }
 
-const SCHEMES: Record<string, ServerAddress['transport'] | 'unsupported'> = {
-  'dns': 'dns', 'tls': 'unsupported', 'https': 'unsupported', 'grpc': 'unsupported', 'quic': 'unsupported', 'https3': 'unsupported',
+const SCHEMES: Record<string, Transport | 'unsupported'> = {
+  'dns': 'dns', 'tls': 'tls', 'https': 'https', 'grpc': 'unsupported', 'quic': 'unsupported', 'https3': 'unsupported',
 };
+
+/**
+ * Ports of keys that name none. As in CoreDNS, -dns.port only changes the one of dns:// keys;
+ * tls:// and https:// keep the ports of RFC 7858 (853) and HTTPS (443).
+ */
+const STANDARD_PORTS: Record<Exclude<Transport, 'dns'>, number> = { tls: 853, https: 443 };
 
 export function parseServerKey(t: Token, defaultPort: number): ServerAddress[] {
   let text = t.text;
@@ -24,13 +33,13 @@ export function parseServerKey(t: Token, defaultPort: number): ServerAddress[] {
     text = text.slice(m[0].length);
   }
   const transport = SCHEMES[scheme];
-  if (!transport) throw errorAt(t, `unknown scheme '${scheme}://'`, 'use dns:// (or no scheme)');
-  if (transport === 'unsupported') throw errorAt(t, `${scheme}:// servers are not supported yet`, 'use dns:// (or no scheme)');
+  if (!transport) throw errorAt(t, `unknown scheme '${scheme}://'`, 'use dns:// (or no scheme), tls:// or https://');
+  if (transport === 'unsupported') throw errorAt(t, `${scheme}:// servers are not supported yet`, 'use dns:// (or no scheme), tls:// or https://');
   // The port follows the zone, or the prefix length of a CIDR (whose IPv6 address has colons).
   const m2 = (text.includes('/') ? /^(.+\/\d+)(?::(\d*))?$/ : /^([^:]*)(?::(\d*))?$/).exec(text);
   if (!m2) throw errorAt(t, `'${t.text}' is not a server block key`, 'write [SCHEME://]ZONE[:PORT], e.g. cluster.local:53');
   const host = m2[1]!;
-  let port = defaultPort;
+  let port = transport === 'dns' ? defaultPort : STANDARD_PORTS[transport];
   if (m2[2] !== undefined) {
     port = Number(m2[2]);
     if (m2[2] === '' || port < 1 || port > 65535) throw errorAt(t, `port '${m2[2]}' is not valid`, 'ports are 1 to 65535');

@@ -1,12 +1,15 @@
 // Turns a parsed Corefile into what the server runs: server blocks with their plugin chains in
 // CoreDNS's fixed order, the listeners (address x port) they share, and the record tables the
 // plugins created. Every mistake is a CorefileError pointing at the token.
+import { randomBytes } from 'node:crypto';
 import { type Corefile, type Directive, type Token, errorAt } from '../corefile/index.ts';
 import { DIRECTIVE_ORDER, orderOf, plugins, pluginNames } from '../plugin/registry.ts';
 import type { PrimaryPart } from '../plugin/types.ts';
 import { TableWriter } from '../table/writer.ts';
-import type { WorkerListenerConfig, WorkerPluginConfig, WorkerServerConfig } from '../worker/config.ts';
+import type { Transport, WorkerListenerConfig, WorkerPluginConfig, WorkerServerConfig, WorkerTlsConfig } from '../worker/config.ts';
 import { parseServerKey } from './address.ts';
+import { dohResponseSlots } from './doh-metrics.ts';
+import { serverLabel } from '../plugins/prometheus/setup.ts';
 
 export const ALL_ADDRESSES = '::';
 
@@ -14,6 +17,10 @@ export interface ServerPlan extends WorkerServerConfig {
   /** Addresses from `bind`; null = every address. */
   addresses: string[] | null;
   tcpIdleTimeoutMs?: number;
+  /** The scheme of the block's keys on this port. */
+  transport: Transport;
+  /** From `tls` (tls:// and https:// blocks only). */
+  tls?: WorkerTlsConfig;
   primaries: Array<{ name: string; part: PrimaryPart }>;
   /** Where the block starts, for messages. */
   at: Token;
@@ -36,12 +43,13 @@ export function buildPlan(corefile: Corefile, opts: PlanOptions): Plan {
   const servers: ServerPlan[] = [];
   for (const block of corefile.blocks) {
     if (block.keys.length === 0) continue;
-    // Keys of one block may name different ports: CoreDNS runs one server per port.
-    const byPort = new Map<number, { zones: string[]; keys: string[] }>();
+    // Keys of one block may name different ports and schemes: CoreDNS runs one server per
+    // scheme and port.
+    const byPort = new Map<string, { transport: Transport; port: number; zones: string[]; keys: string[] }>();
     for (const k of block.keys) {
       for (const a of parseServerKey(k, opts.defaultPort)) {
-        let g = byPort.get(a.port);
-        if (!g) byPort.set(a.port, (g = { zones: [], keys: [] }));
+        let g = byPort.get(`${a.transport}:${a.port}`);
+        if (!g) byPort.set(`${a.transport}:${a.port}`, (g = { transport: a.transport, port: a.port, zones: [], keys: [] }));
         if (!g.zones.includes(a.zone)) g.zones.push(a.zone);
         g.keys.push(`${a.transport}://${a.zone}:${a.port}`);
       }
@@ -49,15 +57,15 @@ export function buildPlan(corefile: Corefile, opts: PlanOptions): Plan {
     checkDirectives(block.directives);
     const ordered = [...block.directives].sort((a, b) => orderOf(a.name.text) - orderOf(b.name.text));
     const names = [...new Set(ordered.map((d) => d.name.text))];
-    for (const [port, g] of byPort) {
+    for (const { transport, port, ...g } of byPort.values()) {
       const server: ServerPlan = {
-        key: g.keys[0]!, zones: g.zones, port, plugins: [], addresses: null, primaries: [], at: block.keys[0]!,
+        key: g.keys[0]!, zones: g.zones, port, transport, plugins: [], addresses: null, primaries: [], at: block.keys[0]!,
       };
       for (const d of ordered) {
         const def = plugins.get(d.name.text)!;
         const instance = def.setup({
           directive: d,
-          block: { zones: g.zones, port, key: server.key },
+          block: { zones: g.zones, port, key: server.key, transport },
           plugins: names,
           addresses: server.addresses,
           createTable: () => {
@@ -71,6 +79,7 @@ export function buildPlan(corefile: Corefile, opts: PlanOptions): Plan {
         if (instance.primary) server.primaries.push({ name: def.name, part: instance.primary });
         if (instance.bindAddresses) server.addresses = [...(server.addresses ?? []), ...instance.bindAddresses];
         if (instance.tcpIdleTimeoutMs !== undefined) server.tcpIdleTimeoutMs = instance.tcpIdleTimeoutMs;
+        if (instance.tls) server.tls = instance.tls;
       }
       servers.push(server);
     }
@@ -102,7 +111,8 @@ function checkDirectives(directives: Directive[]): void {
 
 /**
  * One listener per address and port. Blocks with the same zone on the same listener are an
- * error, as are blocks that listen on every address and on specific ones of the same port.
+ * error, as are blocks that listen on every address and on specific ones of the same port, and
+ * blocks of different schemes (or different `tls` settings) on one listener.
  */
 function planListeners(servers: ServerPlan[]): WorkerListenerConfig[] {
   const listeners = new Map<string, WorkerListenerConfig>();
@@ -118,7 +128,16 @@ function planListeners(servers: ServerPlan[]): WorkerListenerConfig[] {
     for (const address of s.addresses ?? [ALL_ADDRESSES]) {
       const key = `[${address}]:${s.port}`;
       let l = listeners.get(key);
-      if (!l) listeners.set(key, (l = { address, port: s.port, servers: [] }));
+      if (!l) {
+        listeners.set(key, (l = { address, port: s.port, servers: [], transport: s.transport }));
+        if (s.tls) {
+          l.tls = s.tls;
+          l.tlsTicketKeys = randomBytes(48);
+        }
+        if (s.transport === 'https') l.dohResponses = dohResponseSlots(serverLabel(all ? '' : address, s.port, 'https'));
+      } else {
+        checkSameTransport(s, l, servers);
+      }
       if (!l.servers.includes(index)) l.servers.push(index);
       if (s.tcpIdleTimeoutMs !== undefined) l.tcpIdleTimeoutMs = Math.min(l.tcpIdleTimeoutMs ?? Infinity, s.tcpIdleTimeoutMs);
       for (const z of s.zones) {
@@ -132,4 +151,16 @@ function planListeners(servers: ServerPlan[]): WorkerListenerConfig[] {
     }
   });
   return [...listeners.values()];
+}
+
+/** Blocks that share a listener must agree on how it speaks: the scheme and the TLS settings. */
+function checkSameTransport(s: ServerPlan, l: WorkerListenerConfig, servers: ServerPlan[]): void {
+  const other = servers[l.servers[0]!]!;
+  const where = `other block at ${other.at.file}:${other.at.line}`;
+  if (s.transport !== l.transport) {
+    throw errorAt(s.at, `port ${s.port} is used by a ${l.transport}:// block and by a ${s.transport}:// block`, `one port serves one scheme: move one of them to another port (${where})`);
+  }
+  if (JSON.stringify(s.tls ?? null) !== JSON.stringify(l.tls ?? null)) {
+    throw errorAt(s.at, `the ${s.transport}:// blocks on port ${s.port} have different tls settings`, `one listener has one certificate: give every block on port ${s.port} the same tls line (${where})`);
+  }
 }

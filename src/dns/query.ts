@@ -40,6 +40,11 @@ export class Query {
   /** Client address as given by the socket layer (string from Node; not copied). */
   remoteAddress = '';
   remotePort = 0;
+  /**
+   * The address of the listener that received it, as configured ('::' for every address): which
+   * of a block's `bind` addresses it came in on (the `server` label of metrics).
+   */
+  localAddress = '';
   /** Set by the parser when the question itself could be read (for echoing it in errors). */
   questionOk = false;
 

@@ -20,6 +20,8 @@ export const QUERIES_SLOT = 1;
  */
 export const HEAP_USED_SLOT = 2;
 export const EXTERNAL_SLOT = 3;
+/** The heap V8 has reserved (used + free pages): what the thread's heap costs in RSS. */
+export const HEAP_TOTAL_SLOT = 4;
 const HEAP_SAMPLE_MS = 5000;
 
 /** Samples this thread's memory into its block now and every few seconds; returns a stop function. */
@@ -28,6 +30,7 @@ export function sampleMemory(slots: Float64Array): () => void {
     const m = process.memoryUsage();
     slots[HEAP_USED_SLOT] = m.heapUsed;
     slots[EXTERNAL_SLOT] = m.external;
+    slots[HEAP_TOTAL_SLOT] = m.heapTotal;
   };
   sample();
   const timer = setInterval(sample, HEAP_SAMPLE_MS);

@@ -17,6 +17,7 @@ import { ready } from '../plugins/ready/setup.ts';
 import { records } from '../plugins/records/setup.ts';
 import { reload } from '../plugins/reload/setup.ts';
 import { timeouts } from '../plugins/timeouts/setup.ts';
+import { tls } from '../plugins/tls/setup.ts';
 import { whoami } from '../plugins/whoami/setup.ts';
 
 /** CoreDNS's directive order (plugin.cfg), with the external `records` where `file` sits. */
@@ -29,7 +30,7 @@ export const DIRECTIVE_ORDER = [
   'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
 ];
 
-const PLUGINS: PluginDefinition[] = [any, bind, cache, errors, forward, health, hosts, kubernetes, loadbalance, log, loop, prometheus, ready, records, reload, timeouts, whoami];
+const PLUGINS: PluginDefinition[] = [any, bind, cache, errors, forward, health, hosts, kubernetes, loadbalance, log, loop, prometheus, ready, records, reload, timeouts, tls, whoami];
 
 export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
 

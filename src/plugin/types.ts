@@ -9,6 +9,7 @@ import type { ResponseWriter } from '../dns/response.ts';
 import type { TableReader } from '../table/reader.ts';
 import type { TableWriter } from '../table/writer.ts';
 import type { MetricsWriter } from '../metrics/worker.ts';
+import type { Transport, WorkerTlsConfig } from '../worker/config.ts';
 
 /** A handler's verdict when it does not answer: the next plugin in the chain gets the query. */
 export const NEXT = -1;
@@ -31,6 +32,8 @@ export interface ServerBlockInfo {
   port: number;
   /** `dns://.:53`-style key used in logs and metrics. */
   key: string;
+  /** The key's scheme (always set on the primary; absent means dns). */
+  transport?: Transport;
 }
 
 export interface SetupContext {
@@ -81,6 +84,8 @@ export interface PluginInstance {
   bindAddresses?: string[];
   /** `timeouts`: idle timeout for this block's TCP connections. */
   tcpIdleTimeoutMs?: number;
+  /** `tls`: certificate and client authentication of this block's tls:// or https:// listener. */
+  tls?: WorkerTlsConfig;
 }
 
 export interface PluginDefinition {
@@ -147,6 +152,12 @@ export interface Handler {
   post?(q: Query, w: ResponseWriter, r: RequestState): void;
   /** Called after the response to a query of this server block is sent (or dropped). */
   observe?(q: Query, w: ResponseWriter, r: RequestState): void;
+  /**
+   * A query on this block's listener that no block's zone matched, answered REFUSED by the
+   * server (CoreDNS counts it under zone "dropped"). Called for the first block of the listener
+   * that has this hook.
+   */
+  unmatched?(q: Query, w: ResponseWriter, r: RequestState): void;
   close?(): void;
 }
 

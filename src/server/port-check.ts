@@ -22,29 +22,32 @@ export async function checkListenersFree(listeners: WorkerListenerConfig[], held
   const ours = new Set(held.map((h) => h.port));
   for (const l of listeners) {
     if (ours.has(l.port)) continue;
-    await probe(l.address, l.port);
+    // DoT and DoH listen on TCP only.
+    await probe(l.address, l.port, l.transport === 'dns');
   }
 }
 
-async function probe(address: string, port: number): Promise<void> {
+async function probe(address: string, port: number, udp: boolean): Promise<void> {
   const where = `${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
   const explain = (proto: string, err: NodeJS.ErrnoException): ListenError => {
-    if (err.code === 'EADDRINUSE') return new ListenError(`listen ${proto} ${where}: address already in use (another DNS server, or another kdns, is running on port ${port})`, port);
-    if (err.code === 'EACCES') return new ListenError(`listen ${proto} ${where}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; try -dns.port 1053)`, port);
+    if (err.code === 'EADDRINUSE') return new ListenError(`listen ${proto} ${where}: address already in use (${udp ? 'another DNS server, or another kdns,' : 'another server (web, DNS, or another kdns)'} is running on port ${port})`, port);
+    if (err.code === 'EACCES') return new ListenError(`listen ${proto} ${where}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; ${udp ? 'try -dns.port 1053' : 'or name a port in the key, e.g. tls://.:8853'})`, port);
     if (err.code === 'EADDRNOTAVAIL') return new ListenError(`listen ${proto} ${where}: address not available on this machine (check 'bind')`, port);
     return new ListenError(`listen ${proto} ${where}: ${err.message}`, port);
   };
   try {
-    await udpProbe(address, port);
+    if (udp) await udpProbe(address, port);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (address === '::' && (e.code === 'EAFNOSUPPORT' || e.code === 'EADDRNOTAVAIL')) return probe('0.0.0.0', port);
+    if (address === '::' && (e.code === 'EAFNOSUPPORT' || e.code === 'EADDRNOTAVAIL')) return probe('0.0.0.0', port, udp);
     throw explain('udp', e);
   }
   try {
     await tcpProbe(address, port);
   } catch (err) {
-    throw explain('tcp', err as NodeJS.ErrnoException);
+    const e = err as NodeJS.ErrnoException;
+    if (!udp && address === '::' && (e.code === 'EAFNOSUPPORT' || e.code === 'EADDRNOTAVAIL')) return probe('0.0.0.0', port, udp);
+    throw explain('tcp', e);
   }
 }
 

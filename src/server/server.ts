@@ -194,12 +194,13 @@ export class DnsServer {
     }
     slot.restarts++;
     countWorkerRestart();
-    const timer = setTimeout(() => {
+    // Not unref'd: with every worker dead this timer is what keeps the process alive until the
+    // replacement starts (with -workers 1 an unref'd one let the process exit).
+    setTimeout(() => {
       if (this.stopping) return;
       // Failures are reported (and retried) by onWorkerExit.
       this.launch(slot).catch(() => {});
     }, Math.min(RESTART_DELAY_MS * 2 ** Math.min(slot.restarts - 1, 6), 5000));
-    timer.unref();
   }
 
   private broadcast(m: ToWorker): void {

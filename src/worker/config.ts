@@ -1,4 +1,23 @@
 // What the primary hands each worker (structured-clone friendly).
+import type { SeriesGrid } from '../metrics/shared.ts';
+
+/** How a server block's queries arrive: dns:// (UDP and TCP), tls:// (RFC 7858), https:// (RFC 8484). */
+export type Transport = 'dns' | 'tls' | 'https';
+
+/** `tls` client_auth values (CoreDNS's names for Go's tls.ClientAuthType). */
+export type ClientAuth = 'nocert' | 'request' | 'require' | 'verify_if_given' | 'require_and_verify';
+
+/** A listener's TLS settings; the files were read (and checked) on the primary. */
+export interface WorkerTlsConfig {
+  /** PEM: the certificate (chain), its private key, and the CAs for client certificates. */
+  cert: string;
+  key: string;
+  /** Absent: Node's bundled root CAs verify client certificates (CoreDNS: the system's). */
+  ca?: string;
+  clientAuth: ClientAuth;
+  /** File that TLS secrets are appended to in NSS key log format (debugging only). */
+  keylog?: string;
+}
 
 export interface WorkerPluginConfig {
   name: string;
@@ -21,6 +40,14 @@ export interface WorkerListenerConfig {
   servers: number[];
   /** From `timeouts` (shortest of the blocks); else the server default. */
   tcpIdleTimeoutMs?: number;
+  /** dns: UDP and TCP; tls: DNS over TLS (plain TCP without `tls`); https: DoH (plain HTTP without `tls`). */
+  transport: Transport;
+  /** From the `tls` plugin (every block on the listener has the same). */
+  tls?: WorkerTlsConfig;
+  /** With `tls`: TLS session ticket keys (48 bytes) all workers share, so a session resumes on any of them. */
+  tlsTicketKeys?: Uint8Array;
+  /** https: the slots of coredns_dns_https_responses_total{server, status}, status in DOH_STATUSES order. */
+  dohResponses?: SeriesGrid;
 }
 
 export interface WorkerConfig {

@@ -2,7 +2,6 @@
 // own request state and the way back to the client, so the worker's reusable Query and
 // ResponseWriter can serve the next packet while this one waits.
 import type dgram from 'node:dgram';
-import type net from 'node:net';
 import { Query, parseQuery } from '../dns/query.ts';
 import { ResponseWriter, TCP_PREFIX } from '../dns/response.ts';
 import type { Pending, RequestState } from '../plugin/types.ts';
@@ -11,7 +10,8 @@ import { sendAnswer } from './udp.ts';
 /** Where a finished response goes. */
 export type Sink =
   | { kind: 'udp'; socket: dgram.Socket; address: string; port: number }
-  | { kind: 'tcp'; socket: net.Socket }
+  /** TCP, DoT and DoH: the listener sends it itself (a frame, an HTTP response) and counts it done. */
+  | { kind: 'reply'; reply: (w: ResponseWriter, len: number) => void }
   /** A background run (spawn): the response goes to a plugin, unfinished. */
   | { kind: 'callback'; done: (q: Query, w: ResponseWriter, r: RequestState) => void };
 
@@ -83,6 +83,7 @@ export function cloneQuery(q: Query): Query {
   c.tcp = q.tcp;
   c.remoteAddress = q.remoteAddress;
   c.remotePort = q.remotePort;
+  c.localAddress = q.localAddress;
   return c;
 }
 
@@ -90,7 +91,7 @@ export function cloneQuery(q: Query): Query {
 export function deliver(sink: Sink, w: ResponseWriter, len: number): void {
   try {
     if (sink.kind === 'udp') sendAnswer(sink.socket, w.buf, TCP_PREFIX, len, sink.port, sink.address);
-    else if (sink.kind === 'tcp' && !sink.socket.destroyed) sink.socket.write(w.buf.subarray(0, w.frameForTcp(len)));
+    else if (sink.kind === 'reply') sink.reply(w, len);
   } catch {
     // The listener closed while the answer was on its way (shutdown): nothing to send it on.
   }

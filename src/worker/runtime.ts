@@ -3,7 +3,6 @@
 // answers that come from plugins' precomputed data; a plugin that must wait (forward) defers
 // the query to a PendingQuery and the packet's turn ends there.
 import type dgram from 'node:dgram';
-import type net from 'node:net';
 import { QCLASS, QTYPE, RCODE } from '../dns/constants.ts';
 import { PARSE_DROP, PARSE_OK, Query, parseQuery } from '../dns/query.ts';
 import { ResponseWriter } from '../dns/response.ts';
@@ -44,6 +43,10 @@ export class ListenerRoute {
     this.config = config;
     const owner = new Map<string, ServerRuntime>();
     for (const i of config.servers) for (const z of serverConfigs[i]!.zones) owner.set(z, servers[i]!);
+    for (const i of config.servers) {
+      const h = servers[i]!.handlers.find((x) => x.unmatched);
+      if (h && !this.unmatched) this.unmatched = h.unmatched!.bind(h);
+    }
     this.zones = new ZoneMatcher([...owner.keys()]);
     this.serverOfZone = this.zones.names.map((z) => owner.get(z)!);
   }
@@ -51,6 +54,8 @@ export class ListenerRoute {
     const z = this.zones.match(q);
     return z < 0 ? null : this.serverOfZone[z]!;
   }
+  /** Counts a query no zone matched: the first block on this address that counts them. */
+  unmatched: NonNullable<Handler['unmatched']> | null = null;
 }
 
 const CRASH_NAME = 'crash.kdns.test.';
@@ -96,15 +101,26 @@ export class WorkerRuntime implements PendingHost {
   w = new ResponseWriter();
   readonly r: Request;
   readonly servers: ServerRuntime[] = [];
-  /** Set by the listener before handle(): the socket the packet came in on. */
+  /** Set by the UDP listener before handle(): the socket the packet came in on. */
   udpSocket: dgram.Socket | null = null;
-  tcpSocket: net.Socket | null = null;
+  /**
+   * Set by TCP, DoT and DoH listeners before handle(): where a deferred answer goes. A deferral
+   * takes it (leaves null), which tells the listener that the answer is still to come.
+   */
+  replyTo: Sink | null = null;
+  /**
+   * UDP queries deferred and not answered yet: a stopping worker keeps its UDP sockets until
+   * they are, so a reload or shutdown does not drop answers still on their way from upstream.
+   */
+  udpInflight = 0;
   private readonly testHooks: boolean;
   /** Counts plugin exceptions as coredns_panics_total (CoreDNS recovers and counts panics). */
   private panics: MetricsWriter | null = null;
   /** This worker's metrics slots (kdns_worker_queries_total is counted here). */
   private counts: Float64Array = new Float64Array(QUERIES_SLOT + 1);
   private lastServer: ServerRuntime | null = null;
+  /** Set when the last query matched no zone: who counts it (ListenerRoute.unmatched). */
+  private lastUnmatched: ListenerRoute['unmatched'] = null;
   private readonly run: Run;
 
   private constructor(testHooks: boolean) {
@@ -149,7 +165,9 @@ export class WorkerRuntime implements PendingHost {
     r.error = null;
     r.responseLen = 0;
     this.lastServer = null;
+    this.lastUnmatched = null;
     this.counts[QUERIES_SLOT] += 1;
+    q.localAddress = route.config.address;
     const parsed = parseQuery(msg, len, q);
     if (parsed === PARSE_DROP) return 0;
     if (parsed !== PARSE_OK) {
@@ -160,6 +178,7 @@ export class WorkerRuntime implements PendingHost {
     if (server === null) {
       // No server block serves this zone on this address (CoreDNS answers REFUSED).
       w.start(q, RCODE.REFUSED, 0);
+      this.lastUnmatched = route.unmatched;
       return w.finish(q);
     }
     if (this.testHooks && q.qclass === QCLASS.CH && q.qtype === QTYPE.TXT && q.nameText() === CRASH_NAME) {
@@ -235,6 +254,16 @@ export class WorkerRuntime implements PendingHost {
   /** Runs the observers (log, errors, metrics) of the block that handled the last query. */
   observe(responseLen: number): void {
     const server = this.lastServer;
+    if (server === null && this.lastUnmatched !== null) {
+      this.r.responseLen = responseLen;
+      this.r.plugin = '';
+      try {
+        this.lastUnmatched(this.q, this.w, this.r);
+      } catch {
+        this.panics?.inc(PANICS_SLOT);
+      }
+      return;
+    }
     if (server === null || server.observers.length === 0) return;
     this.r.responseLen = responseLen;
     this.observeWith(server, this.q, this.w, this.r);
@@ -259,9 +288,13 @@ export class WorkerRuntime implements PendingHost {
     let sink: Sink;
     if (q === this.q) {
       // The hot path: copy the query, remember the client's socket.
-      sink = q.tcp
-        ? { kind: 'tcp', socket: this.tcpSocket! }
-        : { kind: 'udp', socket: this.udpSocket!, address: q.remoteAddress, port: q.remotePort };
+      if (this.replyTo !== null) {
+        sink = this.replyTo;
+        this.replyTo = null;
+      } else {
+        sink = { kind: 'udp', socket: this.udpSocket!, address: q.remoteAddress, port: q.remotePort };
+        this.udpInflight++;
+      }
     } else {
       sink = this.pendingSink!;
     }
@@ -334,6 +367,7 @@ export class WorkerRuntime implements PendingHost {
       return;
     }
     const len = w.finish(q);
+    if (sink.kind === 'udp') this.udpInflight--;
     deliver(sink, w, len);
     r.responseLen = len;
     if (server.observers.length > 0) this.observeWith(server, q, w, r);

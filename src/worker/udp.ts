@@ -21,6 +21,8 @@ function literalLookup(address: string, _family: unknown, callback: LookupCallba
 /** Answers held while a socket drains (a connected socket cannot send to other addresses). */
 const draining = new WeakMap<dgram.Socket, Array<{ msg: Buffer; port: number; address: string }>>();
 const DRAIN_MS = 20;
+/** Past forward's 5 s deadline, so even its SERVFAIL for a silent upstream is delivered. */
+const DRAIN_LIMIT_MS = 6000;
 /** Sockets draining in this worker; 0 on the hot path, so it skips the WeakMap lookup. */
 let drainingCount = 0;
 
@@ -32,38 +34,57 @@ export function sendAnswer(socket: dgram.Socket, buf: Uint8Array, offset: number
 }
 
 /**
- * Closes a listener without dropping the datagrams already queued on it. The new workers of a
- * reload share the port (SO_REUSEPORT): connecting this socket to itself takes it out of the
- * group's choice (Linux gives unconnected traffic to unconnected members only), so new queries go
- * to them while this one reads and answers what it had; then it disconnects, sends the held
- * answers and closes, all in one synchronous step. If connect fails, it drains and closes anyway.
+ * Closes a listener without dropping the datagrams already queued on it, nor the answers still
+ * on their way from upstream. The new workers of a reload share the port (SO_REUSEPORT):
+ * connecting this socket to itself takes it out of the group's choice (Linux gives unconnected
+ * traffic to unconnected members only), so new queries go to them while this one reads and
+ * answers what it had. A connected socket cannot send elsewhere, so answers are held and sent
+ * every DRAIN_MS (disconnect, send, connect again: whatever arrives in between is still read
+ * and answered). Once the worker owes no UDP answer (or after DRAIN_LIMIT_MS) the last send and
+ * the close happen in one synchronous step. If connect fails, it drains and closes anyway.
  */
-export async function drainAndClose(socket: dgram.Socket): Promise<void> {
+export async function drainAndClose(socket: dgram.Socket, rt: WorkerRuntime): Promise<void> {
   const held: Array<{ msg: Buffer; port: number; address: string }> = [];
   draining.set(socket, held);
   drainingCount++;
-  try {
-    const me = socket.address();
-    // No callback: a failure is an 'error' event (ignored) and the socket stays as it was.
-    socket.connect(me.port, me.address === '::' ? '::1' : me.address === '0.0.0.0' ? '127.0.0.1' : me.address);
-  } catch {
-    // Not connected: it goes on receiving until it closes, as before.
-  }
-  await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
-  draining.delete(socket);
-  drainingCount--;
-  try {
-    socket.disconnect();
-  } catch {
-    // It never connected.
-  }
-  for (const h of held) {
+  const me = socket.address();
+  const self = me.address === '::' ? '::1' : me.address === '0.0.0.0' ? '127.0.0.1' : me.address;
+  const connect = (): void => {
     try {
-      socket.send(h.msg, h.port, h.address);
+      // No callback: a failure is an 'error' event (ignored) and the socket stays as it was.
+      socket.connect(me.port, self);
     } catch {
-      // Closing anyway.
+      // Not connected: it goes on receiving until it closes, as before.
+    }
+  };
+  const flush = (): void => {
+    try {
+      socket.disconnect();
+    } catch {
+      // It never connected.
+    }
+    for (const h of held.splice(0)) {
+      try {
+        socket.send(h.msg, h.port, h.address);
+      } catch {
+        // Closing anyway.
+      }
+    }
+  };
+  connect();
+  const start = Date.now();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
+    const done = rt.udpInflight <= 0 || Date.now() - start >= DRAIN_LIMIT_MS;
+    if (done) break;
+    if (held.length > 0) {
+      flush();
+      connect();
     }
   }
+  draining.delete(socket);
+  drainingCount--;
+  flush();
   socket.close();
 }
 

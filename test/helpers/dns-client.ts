@@ -62,8 +62,9 @@ export class TcpConnection {
   private readonly waiting: Array<(m: Buffer) => void> = [];
   readonly closed: Promise<void>;
 
-  constructor(port: number, host = '127.0.0.1') {
-    this.sock = net.connect({ port, host });
+  /** `connect`: another stream to carry the same framing (DNS over TLS: a tls.connect socket). */
+  constructor(port: number, host = '127.0.0.1', connect?: () => net.Socket) {
+    this.sock = connect ? connect() : net.connect({ port, host });
     this.sock.on('data', (d: Buffer) => {
       this.buf = Buffer.concat([this.buf, d]);
       while (this.buf.length >= 2 && this.buf.length >= 2 + this.buf.readUInt16BE(0)) {

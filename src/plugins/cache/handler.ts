@@ -40,12 +40,16 @@ class Cache implements Handler {
   private readonly ttlScratch = new Uint16Array(MAX_RECORDS);
   /** This worker's metrics block and our slots in it (CoreDNS's coredns_cache_* metrics). */
   private readonly slots: Float64Array;
-  private readonly m: CacheMetricSlots;
+  /** Slots of the address the current query came in on (CoreDNS: one server per `bind` address). */
+  private m: CacheMetricSlots;
+  private readonly byAddress: CacheMetricSlots[];
+  private lastAddress = '';
 
   constructor(c: CacheConfig, slots: Float64Array) {
     this.c = c;
     this.slots = slots;
-    this.m = c.metrics;
+    this.byAddress = c.metrics;
+    this.m = c.metrics[0]!;
     this.zones = new ZoneMatcher(c.zones);
     this.noSuccess = c.noSuccess.length > 0 ? new ZoneMatcher(c.noSuccess) : null;
     this.noDenial = c.noDenial.length > 0 ? new ZoneMatcher(c.noDenial) : null;
@@ -56,6 +60,7 @@ class Cache implements Handler {
 
   serve(q: Query, w: ResponseWriter, r: RequestState): number {
     if (this.zones.match(q) < 0) return NEXT;
+    this.useAddressOf(q);
     // Nothing of this name would ever be stored: stay out of its way (CoreDNS looks and misses).
     if (this.noSuccess !== null && this.noDenial !== null && this.noSuccess.match(q) >= 0 && this.noDenial.match(q) >= 0) {
       this.slots[this.m.misses] += 1;
@@ -89,6 +94,14 @@ class Cache implements Handler {
 
   post(q: Query, w: ResponseWriter, r: RequestState): void {
     this.store(q, w, r);
+  }
+
+  /** Points `m` at the series of the address `q` came in on. */
+  private useAddressOf(q: Query): void {
+    if (this.byAddress.length === 1 || q.localAddress === this.lastAddress) return;
+    this.lastAddress = q.localAddress;
+    const i = this.c.addresses?.indexOf(q.localAddress) ?? 0;
+    this.m = this.byAddress[Math.max(0, i)]!;
   }
 
   /**
@@ -146,6 +159,7 @@ class Cache implements Handler {
    * anything else (SERVFAIL, REFUSED, an upstream that did not answer) gets the stale item.
    */
   private verified(p: Pending, stale: Item, q2: Query, w2: ResponseWriter, r2: RequestState): void {
+    this.useAddressOf(p.q);
     const rcode = w2.rcode;
     if (r2.error === null && (w2.flags & FLAG_TC) === 0 && (rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN)) {
       this.store(q2, w2, r2);
@@ -168,6 +182,7 @@ class Cache implements Handler {
    * neither DO nor AD, and a cacheable response is stored. Returns the new item, if any.
    */
   private store(q: Query, w: ResponseWriter, r: RequestState): Item | null {
+    this.useAddressOf(q);
     const b = w.buf;
     const base = TCP_PREFIX + q.questionEnd;
     const end = w.end;
@@ -262,17 +277,18 @@ class Cache implements Handler {
     const body = new Uint8Array(b.subarray(base, bodyEnd)); // a copy (Buffer#slice would share)
     const item = new Item(q, keyOf(q), rcode, w.flags, body, w.an, w.ns, optAt >= 0 ? w.ar - 1 : w.ar, ttls.slice(0, records), ttl, performance.now(), kind !== SUCCESS);
     if (kind === SUCCESS) {
-      if (this.success.add(item)) this.slots[this.m.evictSuccess] += 1;
+      // One store serves every address of the block: its counts go under the first one.
+      if (this.success.add(item)) this.slots[this.byAddress[0]!.evictSuccess] += 1;
       // The newest answer wins: a positive one ends a cached denial (CoreDNS drops it on
       // prefetch; otherwise the denial had expired anyway).
       this.denial.remove(item.key);
     } else {
-      if (this.denial.add(item)) this.slots[this.m.evictDenial] += 1;
+      if (this.denial.add(item)) this.slots[this.byAddress[0]!.evictDenial] += 1;
       // A SERVFAIL leaves a positive answer in place (lookup prefers it); a denial replaces it.
       if (kind === DENIAL) this.success.remove(item.key);
     }
-    this.slots[this.m.entriesSuccess] = this.success.size;
-    this.slots[this.m.entriesDenial] = this.denial.size;
+    this.slots[this.byAddress[0]!.entriesSuccess] = this.success.size;
+    this.slots[this.byAddress[0]!.entriesDenial] = this.denial.size;
     return item;
   }
 

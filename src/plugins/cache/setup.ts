@@ -42,7 +42,9 @@ export interface CacheConfig {
   /** Zones whose positive / negative answers are not cached (`disable`). */
   noSuccess: string[];
   noDenial: string[];
-  metrics: CacheMetricSlots;
+  /** Per `bind` address of the block, in the order of `addresses` (one set: every address). */
+  metrics: CacheMetricSlots[];
+  addresses: string[] | null;
 }
 
 /**
@@ -83,8 +85,8 @@ const evictions = metrics.counter({ name: 'coredns_cache_evictions_total', help:
 const VIEW = '';
 
 /** The block's series: `server` as the prometheus plugin writes it, `zones` the cache's zones joined by commas (CoreDNS). */
-function metricSlots(ctx: SetupContext, zones: string[]): CacheMetricSlots {
-  const server = serverLabel((ctx.addresses ?? [''])[0]!, ctx.block.port);
+function metricSlots(ctx: SetupContext, zones: string[], host: string): CacheMetricSlots {
+  const server = serverLabel(host, ctx.block.port, ctx.block.transport);
   const z = zones.join(',');
   const slots: CacheMetricSlots = {
     hitSuccess: hits.series([server, 'success', z, VIEW]),
@@ -129,7 +131,8 @@ export const cache: PluginDefinition = {
       keepTtl: false,
       noSuccess: [],
       noDenial: [],
-      metrics: metricSlots(ctx, zones),
+      metrics: (ctx.addresses ?? ['']).map((host) => metricSlots(ctx, zones, host)),
+      addresses: ctx.addresses ?? null,
     };
     const cls = (which: CacheClass, x: Directive): void => {
       const a = optionArgs(x, 1, 3, `${x.name.text} CAPACITY [TTL] [MINTTL]`);

@@ -3,6 +3,7 @@
 // buckets. The counting is a worker observer writing the worker's own metrics block; the
 // primary sums the blocks when it is scraped (src/metrics).
 import type { PluginDefinition } from '../../plugin/types.ts';
+import type { Transport } from '../../worker/config.ts';
 import { eachOption, maxArgs } from '../../plugin/args.ts';
 import { HttpEndpoint, parseHttpAddress } from '../../plugin/http-endpoint.ts';
 import { SIZE_BUCKETS, TIME_BUCKETS, enablePlugins, metrics, type SeriesGrid } from '../../metrics/index.ts';
@@ -11,8 +12,10 @@ import './reload-metrics.ts';
 
 /** What the worker observer gets: the grids of its block's series (see handler.ts). */
 export interface PrometheusConfig {
-  /** The block's zones; index i is the zone label value at index i of every grid. */
+  /** The block's zones; index i is the zone label value at index i of every grid (then "dropped"). */
   zones: string[];
+  /** The block's `bind` addresses, in the order of the `server` label values; null: every address. */
+  addresses: string[] | null;
   /** Values of the `plugin` label: '' (the server wrote the response), then the block's plugins. */
   plugins: string[];
   requests: SeriesGrid;
@@ -25,6 +28,8 @@ export interface PrometheusConfig {
 
 export const DEFAULT_ADDRESS = 'localhost:9153';
 const VIEW = ''; // kdns has no `view` plugin: CoreDNS leaves the label empty then.
+/** CoreDNS's vars.Dropped: the zone label of queries no server block's zone matched. */
+const DROPPED_ZONE = 'dropped';
 
 const requests = metrics.counter({
   name: 'coredns_dns_requests_total',
@@ -60,9 +65,12 @@ const responses = metrics.counter({
   labelNames: ['server', 'zone', 'view', 'rcode', 'plugin'],
 });
 
-/** CoreDNS's `server` label: `dns://` + the listen address and port (`dns://:53` for all). */
-export function serverLabel(host: string, port: number): string {
-  return `dns://${host.includes(':') ? `[${host}]` : host}:${port}`;
+/**
+ * CoreDNS's `server` label: the scheme, the listen address and port (`dns://:53` for all
+ * addresses, `tls://:853`, `https://127.0.0.1:443`).
+ */
+export function serverLabel(host: string, port: number, transport: Transport = 'dns'): string {
+  return `${transport}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 export const prometheus: PluginDefinition = {
@@ -73,25 +81,29 @@ export const prometheus: PluginDefinition = {
     maxArgs(d, 1, 'prometheus [ADDRESS]');
     eachOption(d, {});
     const addr = parseHttpAddress(d.args[0], DEFAULT_ADDRESS);
-    const { zones, port } = ctx.block;
+    const { zones, port, transport } = ctx.block;
     const hosts = ctx.addresses ?? [''];
-    // One label per block: with several `bind` addresses CoreDNS labels each with its own; we
-    // cannot tell them apart in the worker and use the first.
-    const server = [serverLabel(hosts[0]!, port)];
+    // CoreDNS runs one server per `bind` address, each with its own `server` label; the worker
+    // tells them apart by the address of the listener a query came in on.
+    const server = hosts.map((h) => serverLabel(h, port, transport));
     const handlers = (ctx.plugins ?? ['prometheus']).filter((p) => !NOT_HANDLERS.has(p));
     const plugins = ['', ...handlers];
+    // Queries on this block's address that no block's zone matched (REFUSED) count under zone
+    // "dropped", as CoreDNS's server does.
+    const zoneLabels = [...zones, DROPPED_ZONE];
     const config: PrometheusConfig = {
       zones,
+      addresses: ctx.addresses ?? null,
       plugins,
-      requests: requests.grid([server, zones, [VIEW], PROTOS, FAMILIES, TYPES]),
-      doRequests: doRequests.grid([server, zones, [VIEW]]),
-      duration: duration.grid([server, zones, [VIEW]]),
-      requestSize: requestSize.grid([server, zones, [VIEW], PROTOS]),
-      responseSize: responseSize.grid([server, zones, [VIEW], PROTOS]),
-      responses: responses.grid([server, zones, [VIEW], RCODES, plugins]),
+      requests: requests.grid([server, zoneLabels, [VIEW], PROTOS, FAMILIES, TYPES]),
+      doRequests: doRequests.grid([server, zoneLabels, [VIEW]]),
+      duration: duration.grid([server, zoneLabels, [VIEW]]),
+      requestSize: requestSize.grid([server, zoneLabels, [VIEW], PROTOS]),
+      responseSize: responseSize.grid([server, zoneLabels, [VIEW], PROTOS]),
+      responses: responses.grid([server, zoneLabels, [VIEW], RCODES, plugins]),
     };
     // coredns_plugin_enabled: every chain plugin of the block, per listen address and zone.
-    const enabledSeries = hosts.flatMap((h) => zones.flatMap((zone) => handlers.map((name) => ({ server: serverLabel(h, port), zone, view: VIEW, name }))));
+    const enabledSeries = hosts.flatMap((h) => zones.flatMap((zone) => handlers.map((name) => ({ server: serverLabel(h, port, transport), zone, view: VIEW, name }))));
     let release: (() => void) | null = null;
     const endpoint = new HttpEndpoint(addr, '/metrics', (_req, res) => {
       metrics.render().then(

@@ -1,5 +1,6 @@
-// timeouts { read DUR; write DUR; idle DUR } — for kdns's TCP listener the idle timeout is what
-// applies: a connection with no complete query for that long is closed (RFC 7766 6.2.3).
+// timeouts { read DUR; write DUR; idle DUR } — for kdns's TCP and DoT listeners the idle timeout
+// is what applies: a connection with no complete query for that long is closed (RFC 7766 6.2.3);
+// for DoH it is the idle time of an HTTP connection.
 import type { Directive } from '../../corefile/index.ts';
 import type { PluginDefinition } from '../../plugin/types.ts';
 import { eachOption, fail, noArgs, parseDuration } from '../../plugin/args.ts';
@@ -8,7 +9,7 @@ const MAX_MS = 24 * 3_600_000;
 
 export const timeouts: PluginDefinition = {
   name: 'timeouts',
-  summary: 'sets the read, write and idle timeouts of TCP connections',
+  summary: 'sets the read, write and idle timeouts of TCP, DoT and DoH connections',
   setup(ctx) {
     const d = ctx.directive;
     noArgs(d);
