@@ -83,7 +83,7 @@ export interface CompareReport {
   outFile: string;
 }
 
-interface TargetDef {
+export interface TargetDef {
   name: string;
   /** argv (already substituted) or a shell command when `shell` is set. */
   argv: string[];
@@ -125,14 +125,14 @@ function describe(t: TargetDef): string {
   return t.shell ? t.argv[0]! : t.argv.map((a) => (a === process.execPath ? 'node' : a)).join(' ');
 }
 
-interface Running {
+export interface Running {
   child: ChildProcess;
   exited: Promise<number | string>;
   hasExited: () => boolean;
   stderrTail: () => string;
 }
 
-function startTarget(t: TargetDef): Running {
+export function startTarget(t: TargetDef): Running {
   const env: NodeJS.ProcessEnv = { ...process.env, ...t.env };
   // Make sure `node` in a --kdns-cmd means this Node (24), not an older system one.
   env.PATH = `${path.dirname(process.execPath)}${path.delimiter}${env.PATH ?? ''}`;
@@ -160,7 +160,7 @@ function startTarget(t: TargetDef): Running {
   return { child, exited, hasExited: () => done, stderrTail: () => tail.trim() };
 }
 
-async function stopTarget(r: Running): Promise<void> {
+export async function stopTarget(r: Running): Promise<void> {
   if (r.hasExited()) return;
   r.child.kill('SIGTERM');
   const t = setTimeout(() => {
@@ -171,13 +171,13 @@ async function stopTarget(r: Running): Promise<void> {
 }
 
 /** The most telling line of a failed child's output: the first `...Error...` line, else the last line. */
-function errorHint(tail: string): string {
+export function errorHint(tail: string): string {
   const lines = tail.split('\n').map((l) => l.trim()).filter(Boolean);
   if (lines.length === 0) return '';
   return `: ${lines.find((l) => /error/i.test(l)) ?? lines[lines.length - 1]}`;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

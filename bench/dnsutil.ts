@@ -107,12 +107,16 @@ export function assertLoopback(host: string): void {
   if (!ok) throw new Error(`refusing non-loopback target ${host}: benchmarks only send to 127.0.0.0/8 or ::1`);
 }
 
-/** Sends a query every 100 ms until one is answered (any rcode) or `capMs` passes. */
+/**
+ * Sends a query every 100 ms until one is answered (any rcode, or one `accept` likes, e.g.
+ * NOERROR from a server still loading its data) or `capMs` passes.
+ */
 export async function waitForDns(
   ep: Endpoint,
   capMs = 15_000,
   query: QuerySpec = { name: 'kubernetes.default.svc.cluster.local', type: 'A' },
   abort?: { aborted: boolean },
+  accept?: (msg: Buffer) => boolean,
 ): Promise<boolean> {
   assertLoopback(ep.host);
   const q = encodeQuery(query);
@@ -122,7 +126,7 @@ export async function waitForDns(
   let answered = false;
   let id = 1;
   sock.on('message', (msg) => {
-    if (msg.length >= 12 && msg[2]! & 0x80) answered = true;
+    if (msg.length >= 12 && msg[2]! & 0x80 && (!accept || accept(msg))) answered = true;
   });
   await new Promise<void>((res) => sock.bind(0, ep.family === 6 ? '::1' : '127.0.0.1', () => res()));
   try {

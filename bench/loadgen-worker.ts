@@ -25,9 +25,8 @@ export interface WorkerConfig {
   timeoutMs: number;
   /** Bound on measured queries sent by this thread (Infinity = none). */
   maxQueries: number;
-  queries: { wire: Uint8Array; qend: number }[];
-  /** The names start with UNIQUE_PLACEHOLDER, overwritten per query with a fresh label. */
-  unique: boolean;
+  /** unique: the name starts with UNIQUE_PLACEHOLDER, overwritten per query with a fresh label. */
+  queries: { wire: Uint8Array; qend: number; unique: boolean }[];
 }
 
 /** First label of names in `unique` mode: 1 thread character + 9 counter characters. */
@@ -83,7 +82,7 @@ function run(cfg: WorkerConfig, ready: () => Promise<GoMessage>): Promise<Worker
   const NS = cfg.sockets;
   const SLOTS = NS * ID_SPACE;
 
-  const queries = cfg.queries.map((q) => ({ wire: Buffer.from(q.wire), qend: q.qend, len: q.wire.length }));
+  const queries = cfg.queries.map((q) => ({ wire: Buffer.from(q.wire), qend: q.qend, len: q.wire.length, unique: q.unique }));
   const NQ = queries.length;
   let uniqueCounter = Math.floor(Math.random() * 36 ** 6);
 
@@ -195,7 +194,7 @@ function run(cfg: WorkerConfig, ready: () => Promise<GoMessage>): Promise<Worker
     const buf = ring[ringPos]!;
     ringPos = ringPos + 1 === RING_BUFS ? 0 : ringPos + 1;
     q.wire.copy(buf, 0, 0, q.len);
-    if (cfg.unique) {
+    if (q.unique) {
       // Thread index, then the per-thread counter in base 36: unique across threads and runs of a minute.
       buf[UNIQUE_FROM] = DIGITS.charCodeAt(cfg.index % 36);
       for (let i = UNIQUE_TO - 1, n = uniqueCounter++; i > UNIQUE_FROM; i--, n = Math.floor(n / 36)) buf[i] = DIGITS.charCodeAt(n % 36);
@@ -234,7 +233,7 @@ function run(cfg: WorkerConfig, ready: () => Promise<GoMessage>): Promise<Worker
     }
     const q = queries[slotQ[slot]!]!;
     // In unique mode the first label differs per query; the rest of the question must match.
-    const from = cfg.unique ? UNIQUE_TO : 12;
+    const from = q.unique ? UNIQUE_TO : 12;
     if (msg.length < q.qend || msg.compare(q.wire, from, q.qend, from, q.qend) !== 0) {
       mismatched++;
       return;

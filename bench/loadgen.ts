@@ -16,7 +16,12 @@ import * as hdr from 'hdr-histogram-js';
 import { encodeQuery, parseEndpoint, processTreeCpuUs, readQueryFile } from './dnsutil.ts';
 import type { QuerySpec } from './dnsutil.ts';
 import { UNIQUE_PLACEHOLDER } from './loadgen-worker.ts';
+import { searchMaxRate } from './maxrate.ts';
+import type { SearchOptions, SearchResult, TrialMeasure } from './maxrate.ts';
 import type { GoMessage, WorkerConfig, WorkerResult } from './loadgen-worker.ts';
+
+/** A query name written `{unique}.rest` is sent with a fresh first label each time. */
+const UNIQUE_LABEL = '{unique}.';
 
 export interface LoadOptions {
   /** `127.0.0.1:1053` or `[::1]:1053`; loopback only. */
@@ -47,11 +52,14 @@ export interface LoadOptions {
   edns?: boolean;
   /**
    * Prefix every name with a label never sent before (`u<thread><counter>.`), so each query is a
-   * cache miss for the server (and a fresh name for its upstream).
+   * cache miss for the server (and a fresh name for its upstream). Without it, only the names
+   * written `{unique}.rest` (a first label `{unique}`) get one.
    */
   unique?: boolean;
   /** Measure utime+stime of this process (and its descendants) over the window. */
   pid?: number;
+  /** More processes (trees) whose CPU counts as the target's, e.g. a backend behind a front end. */
+  extraPids?: number[];
 }
 
 export interface LatencySummaryMs {
@@ -162,8 +170,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   else if (opts.queriesFile) specs = readQueryFile(opts.queriesFile);
   else specs = [{ name: opts.qname ?? 'kubernetes.default.svc.cluster.local', type: (opts.qtype ?? 'A').toUpperCase() }];
   const queries = specs.map((s) => {
-    const e = encodeQuery(opts.unique ? { ...s, name: `${UNIQUE_PLACEHOLDER}.${s.name}` } : s, opts.edns ?? false);
-    return { wire: e.wire, qend: e.qend };
+    // `{unique}.rest` (bench/mix.ts) or --unique: a fresh first label per query.
+    const marked = s.name.startsWith(UNIQUE_LABEL);
+    const unique = marked || (opts.unique ?? false);
+    const rest = marked ? s.name.slice(UNIQUE_LABEL.length) : s.name;
+    const e = encodeQuery(unique ? { ...s, name: `${UNIQUE_PLACEHOLDER}.${rest}` } : s, opts.edns ?? false);
+    return { wire: e.wire, qend: e.qend, unique };
   });
 
   const workers: Worker[] = [];
@@ -181,7 +193,6 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       timeoutMs,
       maxQueries: maxQueries === Infinity ? Infinity : split(maxQueries, threads, i),
       queries,
-      unique: opts.unique ?? false,
     };
     const w = new Worker(WORKER_URL, { workerData: cfg });
     workers.push(w);
@@ -210,6 +221,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     return u.user + u.system;
   };
   const pid = opts.pid;
+  const targetCpuUs = (): number => (pid ? [pid, ...(opts.extraPids ?? [])].reduce((a, p) => a + processTreeCpuUs(p), 0) : NaN);
   let measureStartEpoch = 0;
   try {
     await Promise.all(readies);
@@ -218,7 +230,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     for (const w of workers) w.postMessage(go);
     const startTimer = setTimeout(
       () => {
-        cpuBefore = { target: pid ? processTreeCpuUs(pid) : NaN, self: selfCpu() };
+        cpuBefore = { target: targetCpuUs(), self: selfCpu() };
       },
       Math.max(0, measureStartEpoch - Date.now()),
     );
@@ -227,7 +239,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     } finally {
       clearTimeout(startTimer);
     }
-    cpuAfter = { target: pid ? processTreeCpuUs(pid) : NaN, self: selfCpu() };
+    cpuAfter = { target: targetCpuUs(), self: selfCpu() };
   } finally {
     for (const w of workers) {
       w.removeAllListeners('exit');
@@ -287,6 +299,83 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   return result;
 }
 
+export interface MaxRateOptions extends Omit<LoadOptions, 'rate' | 'duration' | 'warmup' | 'maxQueries'>, Omit<SearchOptions, 'onTrial'> {
+  /** Measured seconds per trial, default 2. */
+  trialDuration?: number;
+  /** Unmeasured seconds at the trial's rate before each trial's window, default 0.5. */
+  trialWarmup?: number;
+  /** Pause between trials so the server drains, default 300 ms. */
+  pauseMs?: number;
+  /**
+   * Start with a closed-loop run (`concurrency` outstanding per thread) of this many seconds and
+   * seed the search at 0.8 × its QPS with growth 1.5 (unless startRate / growth are given).
+   * Default 1; 0 = no probe.
+   */
+  probeDuration?: number;
+  onTrial?: (t: SearchResult['trials'][number], index: number) => void;
+  /** Called with each trial's full result (histogram included). */
+  onTrialResult?: (r: LoadResult) => void;
+}
+
+export interface MaxRateResult extends SearchResult {
+  /** The closed-loop probe, when run. */
+  probe: LoadResult | null;
+}
+
+/**
+ * The highest open-loop rate at which the server keeps loss <= maxLoss and p99 <= maxP99Ms
+ * (bench/maxrate.ts has the search), from short open-loop trials.
+ */
+export async function findMaxRate(opts: MaxRateOptions): Promise<MaxRateResult> {
+  const { trialDuration = 2, trialWarmup = 0.5, pauseMs = 300, probeDuration = 1, onTrialResult, ...rest } = opts;
+  let probe: LoadResult | null = null;
+  let startRate = opts.startRate;
+  let growth = opts.growth;
+  if (probeDuration > 0 && startRate === undefined) {
+    probe = await runLoad({ ...rest, rate: undefined, duration: probeDuration, warmup: Math.min(0.5, trialWarmup) });
+    if (probe.qps > 0) {
+      startRate = 0.8 * probe.qps;
+      growth ??= 1.5;
+    }
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+  let first = true;
+  const trial = async (rate: number): Promise<TrialMeasure> => {
+    if (!first) await new Promise((r) => setTimeout(r, pauseMs));
+    first = false;
+    const r = await runLoad({ ...rest, rate, duration: trialDuration, warmup: trialWarmup });
+    onTrialResult?.(r);
+    return {
+      rate,
+      qps: r.qps,
+      sentQps: r.sentQps,
+      loss: r.loss,
+      latencyMs: { p50: r.latencyMs.p50, p90: r.latencyMs.p90, p99: r.latencyMs.p99, p999: r.latencyMs.p999, max: r.latencyMs.max },
+      generatorLag: r.generatorLag,
+      cpuUsPerQuery: r.target?.cpuUsPerQuery ?? null,
+    };
+  };
+  const res = await searchMaxRate(trial, { ...opts, startRate, growth });
+  return { ...res, probe };
+}
+
+export function formatMaxRate(m: MaxRateResult): string {
+  const lines: string[] = [];
+  if (m.probe) lines.push(`closed-loop probe: ${m.probe.qps} qps, p99 ${m.probe.latencyMs.p99} ms`);
+  lines.push('rate      sent/s    answered/s  loss      p50 ms   p99 ms   verdict');
+  for (const t of m.trials) {
+    lines.push(
+      `${String(t.rate).padEnd(9)} ${String(t.sentQps).padEnd(9)} ${String(t.qps).padEnd(11)} ${`${(t.loss * 100).toFixed(3)}%`.padEnd(9)} ${String(t.latencyMs.p50).padEnd(8)} ${String(t.latencyMs.p99).padEnd(8)} ${t.verdict}`,
+    );
+  }
+  const c = m.ceilings;
+  lines.push(
+    `max rate ${m.rate} qps (loss <= ${(c.maxLoss * 100).toFixed(3)}%, p99 <= ${c.maxP99Ms} ms; ${m.limitedBy}${m.failedAt !== null ? `, failed at ${m.failedAt}` : ''}; ${m.trials.length} trials)`,
+  );
+  if (m.limitedBy === 'generator') lines.push('WARNING: the generator, not the server, failed first; add --threads');
+  return lines.join('\n');
+}
+
 function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
@@ -327,7 +416,16 @@ const USAGE = `usage: node bench/loadgen.ts --server 127.0.0.1:1053 [options]
   --edns             add an EDNS0 OPT record
   --unique           prefix each name with a label never used before (every query a cache miss)
   --pid PID          report CPU µs/query of this process (tree)
-  --json             print the result as JSON`;
+  --json             print the result as JSON
+max-rate search (open-loop trials; see bench/maxrate.ts):
+  --find-max-rate    search for the highest rate within the ceilings below
+  --max-loss X       loss ceiling, a fraction (default 0.001)
+  --max-p99 MS       p99 latency ceiling (default 5)
+  --min-rate QPS     lowest rate tried (default 1000)
+  --max-rate QPS     highest rate tried (default 1000000)
+  --trial-duration S measured seconds per trial (default 2)
+  --max-trials N     at most N trials (default 10)
+  --tolerance X      stop when the bracket is within X (default 0.05)`;
 
 async function cli(): Promise<void> {
   const { values } = parseArgs({
@@ -348,6 +446,14 @@ async function cli(): Promise<void> {
       unique: { type: 'boolean' },
       pid: { type: 'string' },
       json: { type: 'boolean' },
+      'find-max-rate': { type: 'boolean' },
+      'max-loss': { type: 'string' },
+      'max-p99': { type: 'string' },
+      'min-rate': { type: 'string' },
+      'max-rate': { type: 'string' },
+      'trial-duration': { type: 'string' },
+      'max-trials': { type: 'string' },
+      tolerance: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -356,6 +462,32 @@ async function cli(): Promise<void> {
     process.exit(values.help ? 0 : 2);
   }
   const num = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s));
+  if (values['find-max-rate']) {
+    const m = await findMaxRate({
+      server: values.server,
+      threads: num(values.threads),
+      sockets: num(values.sockets),
+      concurrency: num(values.concurrency),
+      timeoutMs: num(values.timeout),
+      queriesFile: values.queries,
+      qname: values.qname,
+      qtype: values.qtype,
+      edns: values.edns,
+      unique: values.unique,
+      pid: num(values.pid),
+      maxLoss: num(values['max-loss']) ?? 0.001,
+      maxP99Ms: num(values['max-p99']) ?? 5,
+      minRate: num(values['min-rate']),
+      maxRate: num(values['max-rate']),
+      startRate: num(values.rate),
+      trialDuration: num(values['trial-duration']),
+      maxTrials: num(values['max-trials']),
+      tolerance: num(values.tolerance),
+      onTrial: values.json ? undefined : (t) => process.stderr.write(`trial ${t.rate} qps: ${t.verdict} (loss ${(t.loss * 100).toFixed(3)}%, p99 ${t.latencyMs.p99} ms)\n`),
+    });
+    console.log(values.json ? JSON.stringify(m, null, 2) : formatMaxRate(m));
+    return;
+  }
   const r = await runLoad({
     server: values.server,
     threads: num(values.threads),

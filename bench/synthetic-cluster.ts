@@ -101,7 +101,7 @@ function v4(n: number): string {
 }
 
 /** Deterministic PRNG (mulberry32): Math.random cannot be seeded. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -188,7 +188,7 @@ function pick(cum: number[], x: number): number {
 }
 
 /** Splits `total` over `weights` in whole numbers that add up exactly (largest remainder). */
-function apportion(total: number, weights: number[]): number[] {
+export function apportion(total: number, weights: number[]): number[] {
   const sum = weights.reduce((a, b) => a + b, 0);
   if (sum <= 0) return weights.map(() => 0);
   const exact = weights.map((w) => (total * w) / sum);

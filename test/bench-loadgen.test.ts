@@ -55,3 +55,34 @@ test('loadgen drives the minimal responder with no loss', { timeout: 15_000 }, a
   assert.ok(l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, `percentiles monotonic: ${JSON.stringify(l)}`);
   assert.ok(r.target !== null && r.target.cpuUs >= 0, 'target CPU measured');
 });
+
+test('loadgen: names written {unique}.rest get a fresh first label per query, other names are sent as they are', { timeout: 15_000 }, async (t) => {
+  const dgram = await import('node:dgram');
+  const dnsPacket = (await import('dns-packet')).default;
+  const seen: string[] = [];
+  const sock = dgram.createSocket('udp4');
+  sock.on('message', (msg, rinfo) => {
+    seen.push(dnsPacket.decode(msg).questions![0]!.name);
+    const out = Buffer.from(msg);
+    out[2] = out[2]! | 0x80;
+    sock.send(out, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  t.after(() => sock.close());
+  const r = await runLoad({
+    server: `127.0.0.1:${sock.address().port}`,
+    duration: 1,
+    warmup: 0,
+    maxQueries: 400,
+    concurrency: 4,
+    queries: [{ name: '{unique}.miss.example.net', type: 'A' }, { name: 'hit.example.net', type: 'A' }],
+  });
+  assert.equal(r.answered, 400);
+  assert.equal(r.mismatched, 0);
+  const unique = seen.filter((n) => n.endsWith('.miss.example.net'));
+  const fixed = seen.filter((n) => !n.endsWith('.miss.example.net'));
+  assert.equal(unique.length, 200);
+  assert.equal(new Set(unique).size, 200, 'every {unique} name differs');
+  assert.ok(unique.every((n) => /^u[0-9a-z]{10}\.miss\.example\.net$/.test(n)), unique[0]);
+  assert.deepEqual([...new Set(fixed)], ['hit.example.net']);
+});

@@ -1,0 +1,302 @@
+// The capacity-run tooling: query mixes, the max-rate search, the kube-dns stand-in, the HTML
+// report and a tiny end-to-end run of bench/capacity.ts. Everything on loopback, bounded.
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { capacity, parseWorkerQueries, percentileCurve, startUpstream, type CapacityReport } from '../bench/capacity.ts';
+import { encodeQuery as encodeBenchQuery } from '../bench/dnsutil.ts';
+import { findMaxRate, mergeHistograms } from '../bench/loadgen.ts';
+import { searchMaxRate, type TrialMeasure } from '../bench/maxrate.ts';
+import { DEFAULT_MIX, MIX_CATEGORIES, NAMED_MIXES, mixQueries, parseMix, parseMixFile, type MixQuery } from '../bench/mix.ts';
+import { dnsmasqTarget, kdnsTarget, kubeDnsTarget, reverseName, standinRecords, unboundLocalData, type RunningTarget, type TargetContext } from '../bench/peers.ts';
+import { renderHtml } from '../bench/report-html.ts';
+import { apportion, syntheticCluster, writeManifests } from '../bench/synthetic-cluster.ts';
+import { udpQuery, type Reply } from './helpers/dns-client.ts';
+import { missingTool } from './helpers/unbound.ts';
+
+const cluster = syntheticCluster({ services: 60, endpoints: 400, seed: 7 });
+
+test('mix: shares as asked, valid names, search sequences in order', () => {
+  const count = 2000;
+  const { queries, counts, expectedRcodes } = mixQueries(cluster, DEFAULT_MIX, { count });
+  assert.equal(queries.length, count);
+  const want = apportion(count, MIX_CATEGORIES.map((c) => DEFAULT_MIX[c] ?? 0));
+  for (const [i, c] of MIX_CATEGORIES.entries()) assert.equal(counts[c], want[i], `${c}: ${counts[c]} vs ${want[i]}`);
+  for (const q of queries) {
+    const name = q.name.replace('{unique}', 'u0000000000');
+    assert.ok(name.length <= 253 && name.split('.').every((l) => l.length >= 1 && l.length <= 63), `bad name ${q.name}`);
+    encodeBenchQuery(q); // throws on a name dns-packet cannot encode
+  }
+  // Every search sequence: <n>.<ns>.svc, <n>.svc, <n>.<zone> (NXDOMAIN), then <n>, each A then
+  // AAAA, consecutive in the list; only one sequence may be cut short (so the shares are exact).
+  const idx = queries.flatMap((q, i) => (q.category === 'search' ? [i] : []));
+  let short = 0;
+  for (let i = 0; i < idx.length; ) {
+    const first = queries[idx[i]!]!;
+    assert.ok(first.type === 'A' && first.name.split('.').length === 7, `not a sequence start: ${first.name} ${first.type}`);
+    const outside = first.name.split('.').slice(0, 3).join('.');
+    const ns = first.name.split('.')[3];
+    const want = [`${outside}.${ns}.svc.cluster.local`, `${outside}.svc.cluster.local`, `${outside}.cluster.local`, outside].flatMap((n, k) =>
+      ['A', 'AAAA'].map((t) => `${n} ${t} ${k < 3 ? 'NXDOMAIN' : 'NOERROR'}`),
+    );
+    let n = 0;
+    while (n < 8 && i + n < idx.length && `${queries[idx[i + n]!]!.name} ${queries[idx[i + n]!]!.type} ${queries[idx[i + n]!]!.expect}` === want[n]) {
+      if (n > 0) assert.equal(idx[i + n], idx[i + n - 1]! + 1, 'a sequence is consecutive');
+      n++;
+    }
+    assert.ok(n > 0);
+    if (n < 8) short++;
+    i += n;
+  }
+  assert.ok(short <= 1, `${short} sequences cut short`);
+  const nx = queries.filter((q) => q.expect === 'NXDOMAIN').length / count;
+  assert.ok(Math.abs(expectedRcodes.NXDOMAIN! - nx) < 1e-9);
+  assert.ok(queries.filter((q) => q.category === 'outside-miss').every((q) => q.name.startsWith('{unique}.')));
+
+  // Named mixes, overrides, files.
+  assert.deepEqual(parseMix('default'), DEFAULT_MIX);
+  assert.deepEqual(parseMix('default,search=30,outside-miss=0'), { ...DEFAULT_MIX, search: 30, 'outside-miss': 0 });
+  assert.deepEqual(parseMix('service=1,ptr=1'), { service: 1, ptr: 1 });
+  assert.throws(() => parseMix('service=1,bogus=2'), /unknown mix category bogus/);
+  assert.throws(() => parseMix('nosuchmix'), /unknown mix/);
+  assert.throws(() => parseMix('service=0'), /add up to 0/);
+  const f = parseMixFile('# comment\nmix cluster-only\nptr 20\nsearch=10\nrate 5000\ncount 300\n');
+  assert.deepEqual(f, { mix: { ...NAMED_MIXES['cluster-only'], ptr: 20, search: 10 }, rate: 5000, count: 300 });
+  const two = mixQueries(cluster, parseMix('service=1,ptr=1'), { count: 101 });
+  assert.deepEqual([two.counts.service, two.counts.ptr], [51, 50]);
+  // Deterministic: same cluster, mix and seed -> the same list.
+  assert.deepEqual(mixQueries(cluster, DEFAULT_MIX, { count: 300 }).queries, mixQueries(cluster, DEFAULT_MIX, { count: 300 }).queries);
+});
+
+/** The fields that must agree between two servers: RCODE, and the answer's data (TTLs and order aside). */
+function answerKey(r: Reply): string {
+  const data = r.answers
+    .map((a) => {
+      const d = a.type === 'SRV' ? `${a.data.priority} ${a.data.weight} ${a.data.port} ${String(a.data.target).toLowerCase()}` : String(a.data).toLowerCase();
+      return `${a.name.toLowerCase()} ${a.type} ${d}`;
+    })
+    .sort();
+  return `${r.rcode} ${data.join(' | ')}`;
+}
+
+async function ask(t: RunningTarget, q: MixQuery): Promise<Reply> {
+  const port = Number(t.address.split(':')[1]);
+  const name = q.name.replace('{unique}', `u${Math.random().toString(36).slice(2, 12)}`);
+  return udpQuery(port, name, { type: q.type, timeoutMs: 2000 });
+}
+
+test('kdns from the generated manifests, the kube-dns stand-in and dnsmasq answer every query of the mix as expected, and alike', { timeout: 60_000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-capacity-'));
+  const manifestsDir = path.join(dir, 'manifests');
+  writeManifests(cluster, manifestsDir);
+  const upstream = await startUpstream();
+  const started: RunningTarget[] = [];
+  t.after(async () => {
+    for (const s of started) await s.stop();
+    await upstream.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const ctx: TargetContext = { cluster, zone: 'cluster.local', manifestsDir, upstream: upstream.address, dir, apiUrl: null, source: 'manifests', startTimeoutMs: 30_000 };
+  const kdns = await kdnsTarget('kdns1', 1).start(ctx);
+  started.push(kdns);
+  const noDnsmasq = missingTool('dnsmasq') ?? missingTool('unbound');
+  const peers = noDnsmasq ? [] : [await kubeDnsTarget().start(ctx), await dnsmasqTarget().start(ctx)];
+  started.push(...peers);
+
+  const mix = parseMix('service=20,service-aaaa=5,headless=10,headless-host=5,srv=10,ptr=15,search=16,outside-hit=5,outside-miss=4,nxdomain=10');
+  const { queries } = mixQueries(cluster, mix, { count: 600 });
+  const unique = [...new Map(queries.map((q) => [`${q.name} ${q.type}`, q])).values()];
+  let compared = 0;
+  const diffs: string[] = [];
+  for (const q of unique) {
+    const a = await ask(kdns, q);
+    assert.equal(a.rcode, q.expect, `kdns: ${q.name} ${q.type} (${q.category}): ${a.rcode}, want ${q.expect}`);
+    if (q.expect === 'NOERROR' && q.type !== 'AAAA') assert.ok(a.answers.length > 0, `kdns: no answer for ${q.name} ${q.type}`);
+    if (q.category === 'outside-miss') continue;
+    for (const peer of peers) {
+      const b = await ask(peer, q);
+      compared++;
+      if (answerKey(a) !== answerKey(b)) diffs.push(`${q.name} ${q.type}:\n  kdns ${answerKey(a)}\n  ${peer.name} ${answerKey(b)}`);
+    }
+  }
+  assert.ok(unique.length > 150, `only ${unique.length} distinct queries`);
+  assert.deepEqual(diffs, [], `kdns and the stand-in differ on ${diffs.length} of ${compared} queries`);
+  if (noDnsmasq) t.diagnostic(`stand-in not compared: ${noDnsmasq}`);
+});
+
+test('stand-in records mirror the kubernetes plugin: SRV weights, headless names, not-ready endpoints left out', () => {
+  const { hosts, srv } = standinRecords(cluster.objects, 'cluster.local');
+  const headless = cluster.services.find((s) => s.headless && s.hostnames.length >= 2)!;
+  const base = `${headless.name}.${headless.namespace}.svc.cluster.local`;
+  const lines = hosts.filter((h) => h.endsWith(` ${base}`));
+  assert.equal(lines.length, headless.readyAddresses.length);
+  const port = headless.ports.find((p) => p.name)!;
+  const srvLines = srv.filter((l) => l.startsWith(`srv-host=_${port.name}._${port.protocol.toLowerCase()}.${base},`));
+  assert.equal(srvLines.length, headless.readyAddresses.length);
+  const w = Math.max(1, Math.floor(100 / srvLines.length));
+  assert.ok(srvLines.every((l) => l.endsWith(`,${port.port},0,${w}`)), srvLines[0]);
+  const data = unboundLocalData(cluster.objects, 'cluster.local');
+  assert.deepEqual(data[0], { zone: 'cluster.local.', type: 'static' });
+  assert.ok(data.includes(`${base}. 30 IN A ${headless.readyAddresses[0]}`));
+  assert.equal(reverseName('10.96.0.1'), '1.0.96.10.in-addr.arpa');
+  assert.equal(reverseName('fd00:10:96::a'), `a.${'0.'.repeat(19)}6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa`);
+  const ready = cluster.services.reduce((a, s) => a + s.readyAddresses.length, 0);
+  const clusterIPs = cluster.services.reduce((a, s) => a + s.clusterIPs.length, 0);
+  assert.equal(hosts.length, ready + clusterIPs);
+});
+
+test('max-rate search: converges on a known capacity and keeps to its bounds', async () => {
+  const fake = (capacity: number, genLimit = Infinity) => async (rate: number): Promise<TrialMeasure> => ({
+    rate,
+    qps: Math.min(rate, capacity),
+    sentQps: Math.min(rate, genLimit),
+    loss: rate > capacity ? 1 - capacity / rate : 0,
+    latencyMs: { p50: 0.2, p90: 0.4, p99: rate > capacity * 0.9 ? 3 : 1, p999: 2, max: 5 },
+    generatorLag: rate > genLimit,
+  });
+  const base = { maxLoss: 0.001, maxP99Ms: 2, minRate: 1000, maxRate: 200_000, tolerance: 0.05, maxTrials: 12 };
+  // The p99 ceiling binds at 90 % of 50k.
+  const a = await searchMaxRate(fake(50_000), { ...base, startRate: 5000 });
+  assert.equal(a.limitedBy, 'converged');
+  assert.ok(a.rate <= 45_000 && a.rate >= 45_000 / 1.05, `found ${a.rate}`);
+  assert.ok(a.failedAt! > 45_000 && a.failedAt! / a.rate <= 1.05);
+  assert.ok(a.trials.every((t) => t.rate >= 1000 && t.rate <= 200_000));
+  assert.ok(a.trials.length <= 12);
+  assert.equal(a.trials.filter((t) => t.ok).every((t) => t.rate <= 45_000), true);
+  // Capacity above the upper bound: the bound is reported.
+  const b = await searchMaxRate(fake(10_000_000), { ...base, startRate: 100_000 });
+  assert.deepEqual([b.rate, b.limitedBy, b.failedAt], [200_000, 'max-rate', null]);
+  assert.ok(b.trials.every((t) => t.rate <= 200_000));
+  // Below the lower bound: nothing passes.
+  const c = await searchMaxRate(fake(500), { ...base, startRate: 8000 });
+  assert.deepEqual([c.rate, c.limitedBy], [0, 'min-rate']);
+  assert.ok(c.trials.every((t) => t.rate >= 1000));
+  // The generator fails first: said so.
+  const d = await searchMaxRate(fake(1_000_000, 30_000), { ...base, startRate: 20_000 });
+  assert.equal(d.limitedBy, 'generator');
+  assert.ok(d.rate <= 30_000 && d.rate >= 30_000 / 1.05);
+  // Out of trials.
+  const e = await searchMaxRate(fake(50_000), { ...base, startRate: 1000, maxTrials: 3 });
+  assert.equal(e.trials.length, 3);
+  assert.equal(e.limitedBy, 'trials');
+});
+
+/** A DNS server that answers at most `perSecond` queries a second (a token bucket) and drops the rest. */
+async function cappedServer(perSecond: number): Promise<{ port: number; close(): void }> {
+  const sock = dgram.createSocket('udp4');
+  let tokens = perSecond / 50;
+  let last = performance.now();
+  sock.on('message', (msg, rinfo) => {
+    const now = performance.now();
+    tokens = Math.min(perSecond / 50, tokens + ((now - last) * perSecond) / 1000);
+    last = now;
+    if (tokens < 1) return;
+    tokens--;
+    const out = Buffer.from(msg);
+    out[2] = out[2]! | 0x80;
+    out[3] = 0;
+    sock.send(out, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  return { port: sock.address().port, close: () => sock.close() };
+}
+
+test('max-rate search against a server that drops above 3000 q/s', { timeout: 40_000 }, async (t) => {
+  const srv = await cappedServer(3000);
+  t.after(() => srv.close());
+  const m = await findMaxRate({
+    server: `127.0.0.1:${srv.port}`,
+    qname: 'capped.example',
+    qtype: 'A',
+    timeoutMs: 300,
+    maxLoss: 0.01,
+    maxP99Ms: 50,
+    minRate: 500,
+    maxRate: 12_000,
+    trialDuration: 0.6,
+    trialWarmup: 0.2,
+    pauseMs: 100,
+    probeDuration: 0,
+    startRate: 1000,
+    maxTrials: 8,
+    tolerance: 0.08,
+  });
+  t.diagnostic(m.trials.map((x) => `${x.rate}:${x.verdict}`).join(' '));
+  assert.ok(m.trials.every((x) => x.rate >= 500 && x.rate <= 12_000));
+  assert.ok(m.rate >= 2400 && m.rate <= 3300, `found ${m.rate} (${m.limitedBy})`);
+  assert.ok(m.failedAt !== null && m.failedAt > m.rate);
+});
+
+test('worker counters and percentile curve', () => {
+  const page = '# TYPE kdns_worker_queries_total counter\nkdns_worker_queries_total{worker="0"} 12\nkdns_worker_queries_total{worker="1"} 30\nkdns_workers_alive 2\n';
+  assert.deepEqual(parseWorkerQueries(page), { 0: 12, 1: 30 });
+  assert.equal(parseWorkerQueries('kdns_workers_alive 2\n'), null);
+  const h = mergeHistograms([]);
+  for (let i = 1; i <= 1000; i++) h.recordValue(i * 10);
+  const curve = percentileCurve(h);
+  h.destroy();
+  assert.equal(curve[0]![0], 0);
+  assert.ok(curve.every((p, i) => i === 0 || (p[0] >= curve[i - 1]![0] && p[1] >= curve[i - 1]![1])), 'monotonic');
+  assert.equal(curve.at(-1)![1], 10);
+});
+
+function assertSelfContained(html: string): void {
+  assert.doesNotMatch(html, /https?:\/\//, 'no URLs');
+  assert.doesNotMatch(html, /<script|<link|<img|<iframe|@import|url\(/i, 'nothing loaded from elsewhere');
+  assert.doesNotMatch(html, /\bsrc=|\bhref=/i);
+}
+
+test('capacity.ts end to end: a tiny run writes JSON and a self-contained HTML report with the plots', { timeout: 60_000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-capacity-run-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const out = path.join(dir, 'report.json');
+  const lines: string[] = [];
+  const targets = ['kdns1', 'kdns2', ...(missingTool('dnsmasq') ?? missingTool('unbound') ? ['minimal'] : ['kube-dns'])];
+  const r = await capacity({
+    services: 30,
+    endpoints: 200,
+    count: 500,
+    targets,
+    rounds: 1,
+    rate: 2000,
+    duration: 1,
+    warmup: 0.2,
+    trialDuration: 0.3,
+    maxTrials: 3,
+    probeDuration: 0.3,
+    minRate: 500,
+    maxRate: 8000,
+    maxP99Ms: 20,
+    maxLoss: 0.01,
+    out,
+    log: (l) => lines.push(l),
+  });
+  const errors = r.summary.filter((s) => !s.ok).map((s) => `${s.name}: ${s.error}`);
+  assert.deepEqual(errors, [], lines.join('\n'));
+  const onDisk = JSON.parse(fs.readFileSync(out, 'utf8')) as CapacityReport;
+  assert.equal(onDisk.kind, 'kdns-capacity');
+  assert.deepEqual(onDisk.summary.map((s) => s.name), targets);
+  for (const s of onDisk.summary) {
+    assert.ok(s.maxRate && s.maxRate.perRound.length === 1, `${s.name} max rate`);
+    assert.ok(s.fixed && s.fixed.answered > 0 && s.fixed.curve.length > 3, `${s.name} fixed-rate run`);
+    if (s.clusterDns) assert.equal(s.fixed.rcodeMatch, true, `${s.name} RCODEs ${JSON.stringify(s.fixed.rcodeShares)} vs ${JSON.stringify(onDisk.mix.expectedRcodes)}`);
+  }
+  const peer = targets[2]!;
+  assert.ok(onDisk.ratios.some((x) => x.kdns === 'kdns1' && x.peer === peer && x.maxRate !== null), JSON.stringify(onDisk.ratios));
+  for (const s of onDisk.summary.filter((x) => x.isKdns)) assert.ok(s.fixed!.cpuUsPerQuery! > 0, `${s.name} CPU per query`);
+  const kdns2 = onDisk.summary.find((s) => s.name === 'kdns2')!;
+  if (kdns2.workers) {
+    assert.equal(Object.keys(kdns2.workers.perWorker).length, 2);
+    assert.ok(kdns2.workers.total >= kdns2.fixed!.answered * 0.9, 'the workers counted the queries');
+  } else t.diagnostic('kdns_worker_queries_total not on /metrics: per-worker share n/a');
+  assert.ok(onDisk.markdown.includes('| kdns1 |'));
+
+  const html = fs.readFileSync(r.htmlFile!, 'utf8');
+  assertSelfContained(html);
+  for (const id of ['plot-maxrate', 'plot-percentiles', 'plot-rate', 'plot-workers']) assert.match(html, new RegExp(`<svg id="${id}"`), id);
+  for (const name of targets) assert.match(html, new RegExp(`<polyline [^>]*data-target="${name}"`), `percentile curve for ${name}`);
+  assert.equal(renderHtml(onDisk), html, 're-rendering the JSON gives the same page');
+});
