@@ -9,14 +9,14 @@ import tls from 'node:tls';
 import type { ListenerRoute, WorkerRuntime } from './runtime.ts';
 import type { TcpOptions } from './tcp.ts';
 import { listenShared } from './listen.ts';
-import { StreamConnection, answerOnStream, readFrames } from './stream.ts';
+import { StreamConnections } from './stream.ts';
 import { acceptsPeer, logKeys, tlsServerOptions } from './tls-server.ts';
-import { type StreamListener, closeListener } from './stream-listener.ts';
+import type { StreamListener } from './stream-listener.ts';
 
 export async function openDot(rt: WorkerRuntime, route: ListenerRoute, opts: TcpOptions): Promise<StreamListener> {
   const { address, port, tls: settings } = route.config;
   const idleMs = route.config.tcpIdleTimeoutMs ?? opts.idleTimeoutMs;
-  const connections = new Set<StreamConnection>();
+  const connections = new StreamConnections(rt, route);
   const serve = (sock: net.Socket): void => {
     sock.setTimeout(idleMs, () => sock.destroy());
     sock.on('error', () => sock.destroy());
@@ -24,10 +24,7 @@ export async function openDot(rt: WorkerRuntime, route: ListenerRoute, opts: Tcp
       sock.destroy();
       return;
     }
-    const c = new StreamConnection(sock);
-    connections.add(c);
-    sock.on('close', () => connections.delete(c));
-    readFrames(sock, (msg) => answerOnStream(rt, route, c, msg));
+    connections.serve(sock);
   };
   let server: net.Server;
   if (settings) {
@@ -43,11 +40,5 @@ export async function openDot(rt: WorkerRuntime, route: ListenerRoute, opts: Tcp
   }
   server.maxConnections = opts.maxConnections;
   await listenShared(server, address, port);
-  return {
-    close: () => closeListener(server, () => {
-      for (const c of connections) c.drain();
-    }, () => {
-      for (const c of connections) c.sock.destroy();
-    }),
-  };
+  return connections.listener(server);
 }

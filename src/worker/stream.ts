@@ -5,6 +5,7 @@
 import type net from 'node:net';
 import type { Sink } from './pending.ts';
 import type { ListenerRoute, WorkerRuntime } from './runtime.ts';
+import { type StreamListener, closeListener } from './stream-listener.ts';
 
 const MAX_FRAME = 65535;
 
@@ -91,4 +92,35 @@ export function answerOnStream(rt: WorkerRuntime, route: ListenerRoute, c: Strea
     sock.write(Buffer.from(rt.w.buf.subarray(0, rt.w.frameForTcp(len))));
   }
   rt.observe(len);
+}
+
+/** A TCP or DoT listener's open connections: each one served, and all of them drained on close. */
+export class StreamConnections {
+  private readonly open = new Set<StreamConnection>();
+  private readonly rt: WorkerRuntime;
+  private readonly route: ListenerRoute;
+
+  constructor(rt: WorkerRuntime, route: ListenerRoute) {
+    this.rt = rt;
+    this.route = route;
+  }
+
+  /** Reads and answers the queries of a new connection until it closes. */
+  serve(sock: net.Socket): void {
+    const c = new StreamConnection(sock);
+    this.open.add(c);
+    sock.on('close', () => this.open.delete(c));
+    readFrames(sock, (msg) => answerOnStream(this.rt, this.route, c, msg));
+  }
+
+  /** Closing `server`: see closeListener. */
+  listener(server: net.Server): StreamListener {
+    return {
+      close: () => closeListener(server, () => {
+        for (const c of this.open) c.drain();
+      }, () => {
+        for (const c of this.open) c.sock.destroy();
+      }),
+    };
+  }
 }

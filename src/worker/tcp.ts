@@ -6,8 +6,8 @@
 import net from 'node:net';
 import type { ListenerRoute, WorkerRuntime } from './runtime.ts';
 import { listenShared } from './listen.ts';
-import { StreamConnection, answerOnStream, readFrames } from './stream.ts';
-import { type StreamListener, closeListener } from './stream-listener.ts';
+import { StreamConnections } from './stream.ts';
+import type { StreamListener } from './stream-listener.ts';
 
 export interface TcpOptions {
   maxConnections: number;
@@ -17,22 +17,13 @@ export interface TcpOptions {
 export async function openTcp(rt: WorkerRuntime, route: ListenerRoute, opts: TcpOptions): Promise<StreamListener> {
   const { address, port } = route.config;
   const idleMs = route.config.tcpIdleTimeoutMs ?? opts.idleTimeoutMs;
-  const connections = new Set<StreamConnection>();
+  const connections = new StreamConnections(rt, route);
   const server = net.createServer({ noDelay: true }, (sock) => {
     sock.setTimeout(idleMs, () => sock.destroy());
     sock.on('error', () => sock.destroy());
-    const c = new StreamConnection(sock);
-    connections.add(c);
-    sock.on('close', () => connections.delete(c));
-    readFrames(sock, (msg) => answerOnStream(rt, route, c, msg));
+    connections.serve(sock);
   });
   server.maxConnections = opts.maxConnections;
   await listenShared(server, address, port);
-  return {
-    close: () => closeListener(server, () => {
-      for (const c of connections) c.drain();
-    }, () => {
-      for (const c of connections) c.sock.destroy();
-    }),
-  };
+  return connections.listener(server);
 }
