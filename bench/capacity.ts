@@ -28,25 +28,24 @@
 //    JSON to bench/out/capacity-<time>.json, a self-contained HTML page beside it
 //    (bench/report-html.ts), markdown on stdout.
 
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
 import { startFakeApiServer, type RunningFakeApiServer } from '../test/fake-apiserver/index.ts';
+import { numberArg, parseCli } from './cli-args.ts';
 import { median, startTarget, stopTarget } from './compare.ts';
 import { freePort, readQueryFile, waitForDns, type QuerySpec } from './dnsutil.ts';
-import { findMaxRate, mergeHistograms, runLoad, summarize, type LatencySummaryMs, type LoadResult } from './loadgen.ts';
+import { MAX_RATE_FLAGS, findMaxRate, mergeHistograms, parseMaxRateFlags, runLoad, summarize, type LatencySummaryMs, type LoadResult } from './loadgen.ts';
 import type { SearchResult } from './maxrate.ts';
 import { CATEGORY_HELP, DEFAULT_MIX, MIX_CATEGORIES, formatMix, formatMixQueries, mixQueries, parseMix, parseMixFile, type Mix, type MixCategory } from './mix.ts';
 import { corednsTarget, dnsmasqTarget, kdnsTarget, kubeDnsTarget, minimalTarget, peerCmdTarget, peerTarget, type RunningTarget, type TargetContext, type TargetSpec } from './peers.ts';
 import { renderHtml } from './report-html.ts';
+import { fileTimestamp, machineInfo, sourceState, type MachineInfo, type SourceState } from './run-info.ts';
 import { syntheticCluster, writeManifests, type SyntheticCluster } from './synthetic-cluster.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(BENCH_DIR, '..');
 
 export interface CapacityOptions {
   services?: number;
@@ -174,8 +173,8 @@ export interface CapacityReport {
   version: 1;
   startedAt: string;
   wallS: number;
-  machine: { cpus: number; model: string; kernel: string; node: string; memMiB: number };
-  source: { commit: string; dirtySrcFiles: number };
+  machine: MachineInfo;
+  source: SourceState;
   config: {
     rounds: number;
     rate: number;
@@ -213,32 +212,6 @@ export interface CapacityReport {
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
-
-function timestamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
-
-function sourceState(): CapacityReport['source'] {
-  const git = (args: string[]): string => {
-    try {
-      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    } catch {
-      return '';
-    }
-  };
-  const dirty = git(['status', '--porcelain', '--', 'src', 'bin', 'workers']);
-  return { commit: git(['rev-parse', '--short', 'HEAD']) || 'unknown', dirtySrcFiles: dirty ? dirty.split('\n').length : 0 };
-}
-
-function machine(): CapacityReport['machine'] {
-  let model = os.cpus()[0]?.model ?? 'unknown';
-  try {
-    model = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
-  } catch {
-    // not Linux
-  }
-  return { cpus: os.availableParallelism(), model, kernel: os.release(), node: process.version, memMiB: Math.round(os.totalmem() / 1048576) };
-}
 
 /** kdns_worker_queries_total{worker="N"} from a Prometheus text page; null when absent. */
 export function parseWorkerQueries(text: string): Record<string, number> | null {
@@ -511,16 +484,16 @@ export async function capacity(opts: CapacityOptions = {}): Promise<CapacityRepo
   if (summary.some((s) => s.maxRate?.limitedBy.includes('max-rate'))) notes.push('Some targets passed at --max-rate: their capacity is higher than reported.');
   const wrong = summary.filter((s) => s.clusterDns && s.fixed?.rcodeMatch === false).map((s) => s.name);
   if (wrong.length) notes.push(`RCODE shares differ from the mix's expectation for: ${wrong.join(', ')} (see the table).`);
-  if (machine().cpus <= 2) notes.push('On 2 CPUs the load generator shares the cores with the server: compare ratios from the same run, not absolute numbers.');
+  if (machineInfo().cpus <= 2) notes.push('On 2 CPUs the load generator shares the cores with the server: compare ratios from the same run, not absolute numbers.');
 
-  const outFile = path.resolve(opts.out ?? path.join(BENCH_DIR, 'out', `capacity-${timestamp(startedAt)}.json`));
+  const outFile = path.resolve(opts.out ?? path.join(BENCH_DIR, 'out', `capacity-${fileTimestamp(startedAt)}.json`));
   const htmlFile = opts.html === false ? null : outFile.replace(/\.json$/, '') + '.html';
   const report: CapacityReport = {
     kind: 'kdns-capacity',
     version: 1,
     startedAt: startedAt.toISOString(),
     wallS: Math.round((Date.now() - t0) / 100) / 10,
-    machine: machine(),
+    machine: machineInfo(),
     source: sourceState(),
     config: cfg,
     cluster: { ...cluster.counts, options: cluster.options, zone },
@@ -756,9 +729,9 @@ mix categories:
 ${MIX_CATEGORIES.map((c: MixCategory) => `  ${c.padEnd(14)} ${CATEGORY_HELP[c]}`).join('\n')}`;
 
 export async function capacityCli(argv: string[] = process.argv.slice(2)): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const values = parseCli(
+    USAGE,
+    {
       targets: { type: 'string' },
       workers: { type: 'string' },
       coredns: { type: 'string' },
@@ -777,13 +750,7 @@ export async function capacityCli(argv: string[] = process.argv.slice(2)): Promi
       rate: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
-      'max-loss': { type: 'string' },
-      'max-p99': { type: 'string' },
-      'min-rate': { type: 'string' },
-      'max-rate': { type: 'string' },
-      'trial-duration': { type: 'string' },
-      'max-trials': { type: 'string' },
-      tolerance: { type: 'string' },
+      ...MAX_RATE_FLAGS,
       'probe-duration': { type: 'string' },
       'no-search': { type: 'boolean' },
       concurrency: { type: 'string' },
@@ -794,52 +761,37 @@ export async function capacityCli(argv: string[] = process.argv.slice(2)): Promi
       'no-html': { type: 'boolean' },
       keep: { type: 'boolean' },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  const num = (s: string | undefined): number | undefined => {
-    if (s === undefined) return undefined;
-    const n = Number(s);
-    if (!Number.isFinite(n)) throw new Error(`not a number: ${s}`);
-    return n;
-  };
+    { args: argv },
+  );
+  if (!values) return;
   if (values.source && values.source !== 'manifests' && values.source !== 'api') throw new Error('--source is manifests or api');
   const report = await capacity({
     targets: values.targets?.split(',').map((s) => s.trim()).filter(Boolean),
-    workers: num(values.workers),
+    workers: numberArg(values.workers),
     coredns: values.coredns,
     peers: values.peer,
     peerCmds: values['peer-cmd'],
     source: values.source as 'manifests' | 'api' | undefined,
-    services: num(values.services),
-    endpoints: num(values.endpoints),
-    namespaces: num(values.namespaces),
-    seed: num(values.seed),
+    services: numberArg(values.services),
+    endpoints: numberArg(values.endpoints),
+    namespaces: numberArg(values.namespaces),
+    seed: numberArg(values.seed),
     mix: values.mix,
     mixFile: values['mix-file'],
     queriesFile: values.queries,
-    count: num(values.count),
-    rounds: num(values.rounds),
-    rate: num(values.rate),
-    duration: num(values.duration),
-    warmup: num(values.warmup),
-    maxLoss: num(values['max-loss']),
-    maxP99Ms: num(values['max-p99']),
-    minRate: num(values['min-rate']),
-    maxRate: num(values['max-rate']),
-    trialDuration: num(values['trial-duration']),
-    maxTrials: num(values['max-trials']),
-    tolerance: num(values.tolerance),
-    probeDuration: num(values['probe-duration']),
+    count: numberArg(values.count),
+    rounds: numberArg(values.rounds),
+    rate: numberArg(values.rate),
+    duration: numberArg(values.duration),
+    warmup: numberArg(values.warmup),
+    ...parseMaxRateFlags(values, numberArg),
+    probeDuration: numberArg(values['probe-duration']),
     noSearch: values['no-search'],
-    concurrency: num(values.concurrency),
-    loadgenThreads: num(values['loadgen-threads']),
-    sockets: num(values.sockets),
-    timeoutMs: num(values.timeout),
+    concurrency: numberArg(values.concurrency),
+    loadgenThreads: numberArg(values['loadgen-threads']),
+    sockets: numberArg(values.sockets),
+    timeoutMs: numberArg(values.timeout),
     out: values.out,
     html: !values['no-html'],
     keep: values.keep,

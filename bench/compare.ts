@@ -22,11 +22,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { numberArg, parseCli } from './cli-args.ts';
 import { freePort, readQueryFile, waitForDns } from './dnsutil.ts';
 import type { QuerySpec } from './dnsutil.ts';
 import { mergeHistograms, runLoad, summarize } from './loadgen.ts';
 import type { LatencySummaryMs, LoadResult } from './loadgen.ts';
+import { fileTimestamp } from './run-info.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -190,10 +191,6 @@ function fmtRatio(x: number | null | undefined): string {
   return x === null || x === undefined || !Number.isFinite(x) ? '–' : `${x.toFixed(2)}×`;
 }
 
-function timestamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
-
 export async function compare(opts: CompareOptions = {}): Promise<CompareReport> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const cores = os.availableParallelism();
@@ -289,7 +286,7 @@ export async function compare(opts: CompareOptions = {}): Promise<CompareReport>
   }
 
   const summary = cfg.targets.map((name) => summarizeTarget(name, commands.get(name) ?? '', runs, failed.get(name)));
-  const outFile = path.resolve(opts.out ?? path.join(BENCH_DIR, 'out', `compare-${timestamp(startedAt)}.json`));
+  const outFile = path.resolve(opts.out ?? path.join(BENCH_DIR, 'out', `compare-${fileTimestamp(startedAt)}.json`));
   const machine = {
     cpus: cores,
     model: os.cpus()[0]?.model ?? 'unknown',
@@ -419,9 +416,9 @@ const USAGE = `usage: node bench/run.ts [options]      (npm run bench -- [option
   --json                 print the JSON report instead of markdown`;
 
 export async function compareCli(argv: string[] = process.argv.slice(2)): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const values = parseCli(
+    USAGE,
+    {
       duration: { type: 'string' },
       rounds: { type: 'string' },
       targets: { type: 'string' },
@@ -436,30 +433,21 @@ export async function compareCli(argv: string[] = process.argv.slice(2)): Promis
       out: { type: 'string' },
       'kdns-cmd': { type: 'string' },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  const num = (s: string | undefined): number | undefined => {
-    if (s === undefined) return undefined;
-    const n = Number(s);
-    if (!Number.isFinite(n)) throw new Error(`not a number: ${s}`);
-    return n;
-  };
+    { args: argv },
+  );
+  if (!values) return;
   const report = await compare({
-    duration: num(values.duration),
-    rounds: num(values.rounds),
+    duration: numberArg(values.duration),
+    rounds: numberArg(values.rounds),
     targets: values.targets?.split(',').map((s) => s.trim()).filter(Boolean),
-    workers: num(values.workers),
-    loadgenThreads: num(values['loadgen-threads']),
-    sockets: num(values.sockets),
-    concurrency: num(values.concurrency),
-    rate: num(values.rate),
-    warmup: num(values.warmup),
-    timeoutMs: num(values.timeout),
+    workers: numberArg(values.workers),
+    loadgenThreads: numberArg(values['loadgen-threads']),
+    sockets: numberArg(values.sockets),
+    concurrency: numberArg(values.concurrency),
+    rate: numberArg(values.rate),
+    warmup: numberArg(values.warmup),
+    timeoutMs: numberArg(values.timeout),
     queriesFile: values.queries,
     out: values.out,
     kdnsCmd: values['kdns-cmd'],

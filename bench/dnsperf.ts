@@ -16,8 +16,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseCli } from './cli-args.ts';
 import { freePort, parseEndpoint, parseQueryFile, processTreeCpuUs, waitForDns, type QuerySpec } from './dnsutil.ts';
+import { fileTimestamp } from './run-info.ts';
 import { clusterQueries, formatQueries, syntheticCluster, writeManifests } from './synthetic-cluster.ts';
 import { parseDnsperf, parseResperf, parseResperfPlot, resperfCurve, type DnsperfStats, type ResperfCurve, type ResperfPoint, type ResperfStats } from './dnsperf/parse.ts';
 import { startDnsmasq, startUnbound, type DnsmasqOptions, type UnboundOptions } from '../test/helpers/unbound.ts';
@@ -191,22 +192,36 @@ export function dnsperfArgs(o: DnsperfRunOptions): string[] {
   return args;
 }
 
+/**
+ * Runs dnsperf or resperf (`bin`) and parses the statistics it prints. Throws with the tool's own
+ * words when it printed none, or when it sent nothing: over TCP/DoT/DoH both keep retrying a
+ * connection they cannot make and report 0 sent.
+ */
+async function runAndParse<S extends { sent: number }>(
+  tool: Tool,
+  bin: string,
+  args: string[],
+  capMs: number,
+  parse: (output: string) => S,
+  o: { server: string; mode?: Mode },
+): Promise<{ run: ToolRun; stats: S }> {
+  const run = await runTool(bin, args, capMs);
+  let stats: S;
+  try {
+    stats = parse(`${run.stdout}\n${run.stderr}`);
+  } catch (err) {
+    throw new Error(`${tool} ${run.timedOut ? 'timed out' : `exited ${run.code}`}${hint(run)}: ${(err as Error).message}; stderr: ${run.stderr.trim().slice(-500)}`);
+  }
+  if (stats.sent === 0) throw new Error(`${tool} sent no queries (could it connect to ${o.server} over ${o.mode ?? 'udp'}?): ${run.stderr.trim().slice(-300)}`);
+  return { run, stats };
+}
+
 /** One dnsperf run, bounded to duration + timeout + 15 s. Throws when dnsperf is missing or prints no statistics. */
 export async function runDnsperf(o: DnsperfRunOptions): Promise<DnsperfRun> {
   const bin = findTool('dnsperf');
   if (!bin) throw new Error(dnsperfMissing());
-  const args = dnsperfArgs(o);
   const capMs = (Math.min(120, o.duration ?? 5) + (o.timeout ?? 2) + 15) * 1000;
-  const run = await runTool(bin, args, capMs);
-  let stats: DnsperfStats;
-  try {
-    stats = parseDnsperf(`${run.stdout}\n${run.stderr}`);
-  } catch (err) {
-    throw new Error(`dnsperf ${run.timedOut ? 'timed out' : `exited ${run.code}`}${hint(run)}: ${(err as Error).message}; stderr: ${run.stderr.trim().slice(-500)}`);
-  }
-  // dnsperf over TCP/DoT/DoH keeps retrying a connection it cannot make and reports 0 sent.
-  if (stats.sent === 0) throw new Error(`dnsperf sent no queries (could it connect to ${o.server} over ${o.mode ?? 'udp'}?): ${run.stderr.trim().slice(-300)}`);
-  return { run, stats };
+  return runAndParse('dnsperf', bin, dnsperfArgs(o), capMs, parseDnsperf, o);
 }
 
 export interface ResperfRunOptions {
@@ -273,16 +288,8 @@ export async function runResperf(o: ResperfRunOptions): Promise<ResperfRun> {
   const tmp = o.plotFile ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'kdns-resperf-'));
   const plotFile = o.plotFile ?? path.join(tmp!, 'resperf.gnuplot');
   try {
-    const args = resperfArgs(o, plotFile);
     const capMs = (Math.min(120, o.ramp ?? 10) + Math.min(120, o.constant ?? 0) + (o.timeout ?? 2) + 15) * 1000;
-    const run = await runTool(bin, args, capMs);
-    let stats: ResperfStats;
-    try {
-      stats = parseResperf(`${run.stdout}\n${run.stderr}`);
-    } catch (err) {
-      throw new Error(`resperf ${run.timedOut ? 'timed out' : `exited ${run.code}`}${hint(run)}: ${(err as Error).message}; stderr: ${run.stderr.trim().slice(-500)}`);
-    }
-    if (stats.sent === 0) throw new Error(`resperf sent no queries (could it connect to ${o.server} over ${o.mode ?? 'udp'}?): ${run.stderr.trim().slice(-300)}`);
+    const { run, stats } = await runAndParse('resperf', bin, resperfArgs(o, plotFile), capMs, parseResperf, o);
     const plot = fs.existsSync(plotFile) ? parseResperfPlot(fs.readFileSync(plotFile, 'utf8')) : [];
     return { run, stats, plot, curve: resperfCurve(plot, o.lossThreshold ?? 1) };
   } finally {
@@ -519,7 +526,13 @@ async function setupProfile(o: Required<Pick<DnsperfBenchOptions, 'profile' | 'm
 // ---------------------------------------------------------------------------------------------
 // The bench
 
-export interface DnsperfBenchOptions {
+/**
+ * The dnsperf and resperf settings pass through to every run (runDnsperf, runResperf), with the
+ * same defaults except `outstanding` over DoH (1: see dnsperfBench); resperf's -C is `resperfClients`.
+ */
+export interface DnsperfBenchOptions
+  extends Pick<DnsperfRunOptions, 'mode' | 'dohUri' | 'dohMethod' | 'duration' | 'clients' | 'threads' | 'outstanding' | 'rate' | 'timeout' | 'statsInterval' | 'edns'>,
+    Pick<ResperfRunOptions, 'maxRate' | 'ramp' | 'constant' | 'plotInterval' | 'maxLoss' | 'lossThreshold' | 'fallBehind'> {
   tools?: Tool[];
   /** Default ['kdns1']. */
   targets?: string[];
@@ -533,27 +546,10 @@ export interface DnsperfBenchOptions {
   queries?: string;
   rounds?: number;
   workers?: number;
-  mode?: Mode;
-  dohUri?: string;
-  dohMethod?: 'GET' | 'POST';
-  duration?: number;
-  clients?: number;
-  threads?: number;
-  outstanding?: number;
-  rate?: number;
-  timeout?: number;
-  statsInterval?: number;
-  edns?: boolean;
   /** Seconds of unmeasured dnsperf load (closed loop, same queries) on each fresh server before the measured run: JIT warm-up. Default 0. */
   warmup?: number;
-  maxRate?: number;
-  ramp?: number;
-  constant?: number;
+  /** resperf -C sockets, default 1. */
   resperfClients?: number;
-  plotInterval?: number;
-  maxLoss?: number;
-  lossThreshold?: number;
-  fallBehind?: number;
   out?: string;
   log?: (line: string) => void;
 }
@@ -726,8 +722,7 @@ export async function dnsperfBench(opts: DnsperfBenchOptions = {}): Promise<Dnsp
   }
   const summary = summarize(runs, targets, tools, baseline);
   const machine = { cpus: os.availableParallelism(), model: os.cpus()[0]?.model ?? '?', kernel: os.release(), node: process.version, dnsperf: toolVersion() };
-  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const outFile = path.resolve(opts.out ?? path.join(ROOT, 'bench', 'out', `dnsperf-${stamp}.json`));
+  const outFile = path.resolve(opts.out ?? path.join(ROOT, 'bench', 'out', `dnsperf-${fileTimestamp(startedAt)}.json`));
   const markdown = renderMarkdown(machine, cfg, baseline, summary, runs);
   const report: DnsperfBenchReport = { startedAt: startedAt.toISOString(), machine, config: cfg, baseline, summary, runs, markdown, outFile };
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
@@ -883,20 +878,18 @@ const USAGE = `usage: node bench/dnsperf.ts [options]
   --json                         print the JSON report instead of Markdown`;
 
 export async function dnsperfCli(argv: string[] = process.argv.slice(2)): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: Object.fromEntries([
+  const values = parseCli(
+    USAGE,
+    Object.fromEntries([
       ...['tool', 'targets', 'baseline', 'profile', 'corefile', 'cluster', 'queries', 'rounds', 'workers', 'mode', 'doh-uri', 'doh-method',
         'duration', 'clients', 'threads', 'outstanding', 'rate', 'timeout', 'stats-interval', 'max-rate', 'ramp', 'constant',
         'resperf-clients', 'plot-interval', 'max-loss', 'loss-threshold', 'fall-behind', 'warmup', 'out'].map((k) => [k, { type: 'string' as const }]),
-      ['edns', { type: 'boolean' as const }], ['json', { type: 'boolean' as const }], ['help', { type: 'boolean' as const, short: 'h' }],
+      ['edns', { type: 'boolean' as const }], ['json', { type: 'boolean' as const }],
     ]),
-  });
+    { args: argv },
+  );
+  if (!values) return;
   const v = values as Record<string, string | boolean | undefined>;
-  if (v.help) {
-    console.log(USAGE);
-    return;
-  }
   const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   const num = (k: string): number | undefined => {
     const s = str(k);

@@ -18,18 +18,19 @@
 // kdns, interleaved round by round with the order alternating, with the same duration,
 // concurrency and query mix. Writes bench/out/k8s-scale-<time>.json and prints markdown tables.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import dnsPacket from 'dns-packet';
 import { startFakeApiServer, type RunningFakeApiServer } from '../test/fake-apiserver/index.ts';
+import { parseCli } from './cli-args.ts';
 import { assertLoopback, freePort } from './dnsutil.ts';
 import type { QuerySpec } from './dnsutil.ts';
 import { runLoad, type LoadResult } from './loadgen.ts';
+import { fileTimestamp, machineInfo, sourceState, type MachineInfo, type SourceState } from './run-info.ts';
 import { clusterQueries, spareClusterIP, sparePodIP, syntheticCluster, type K8sJson, type ServiceFacts, type SyntheticCluster } from './synthetic-cluster.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -155,9 +156,9 @@ export interface LoadSummary {
 
 export interface K8sScaleReport {
   startedAt: string;
-  machine: { cpus: number; model: string; kernel: string; node: string; memMiB: number };
+  machine: MachineInfo;
   /** The kdns measured: HEAD, and whether src/ had uncommitted changes. */
-  source: { commit: string; dirtySrcFiles: number };
+  source: SourceState;
   config: Omit<Required<K8sScaleOptions>, 'log' | 'cpuProfDir' | 'out' | 'rate'> & { cpuProfDir: string | null; rate: number | null };
   sizes: SizeReport[];
   /** Largest over smallest size: median over rounds of the per-round QPS ratio. */
@@ -511,28 +512,6 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function sourceState(): K8sScaleReport['source'] {
-  const git = (args: string[]): string => {
-    try {
-      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    } catch {
-      return '';
-    }
-  };
-  const dirty = git(['status', '--porcelain', '--', 'src', 'bin', 'workers']);
-  return { commit: git(['rev-parse', '--short', 'HEAD']) || 'unknown', dirtySrcFiles: dirty ? dirty.split('\n').length : 0 };
-}
-
-function machine(): K8sScaleReport['machine'] {
-  let model = os.cpus()[0]?.model ?? 'unknown';
-  try {
-    model = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
-  } catch {
-    // not Linux: os.cpus() it is
-  }
-  return { cpus: os.availableParallelism(), model, kernel: os.release(), node: process.version, memMiB: Math.round(os.totalmem() / 1048576) };
-}
-
 const mib = (kib: number): string => (kib / 1024).toFixed(1);
 const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
 const int = (x: number): string => x.toLocaleString('en-US');
@@ -615,10 +594,6 @@ function renderMarkdown(r: Omit<K8sScaleReport, 'markdown' | 'outFile' | 'wallS'
     }
   }
   return L.join('\n');
-}
-
-function timestamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
 // ---- main ----
@@ -782,9 +757,9 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
         cpuPerQueryPerRound: cpuPerRound.map((x) => Math.round(x * 1000) / 1000),
       };
     }
-    const base = { startedAt: started.toISOString(), machine: machine(), source: sourceState(), config: cfg, sizes, ratio };
+    const base = { startedAt: started.toISOString(), machine: machineInfo(), source: sourceState(), config: cfg, sizes, ratio };
     const markdown = renderMarkdown(base);
-    const outFile = opts.out ?? path.join(BENCH_DIR, 'out', `k8s-scale-${timestamp(started)}.json`);
+    const outFile = opts.out ?? path.join(BENCH_DIR, 'out', `k8s-scale-${fileTimestamp(started)}.json`);
     const report: K8sScaleReport = { ...base, markdown, outFile, wallS: Math.round((performance.now() - t0) / 100) / 10 };
     fs.mkdirSync(path.dirname(outFile), { recursive: true });
     fs.writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
@@ -821,9 +796,9 @@ const USAGE = `usage: node bench/k8s-scale.ts [options]
   --json              print the JSON report instead of markdown`;
 
 async function cli(): Promise<void> {
-  const { values } = parseArgs({
-    allowNegative: true,
-    options: {
+  const values = parseCli(
+    USAGE,
+    {
       sizes: { type: 'string' },
       events: { type: 'string' },
       'slice-events': { type: 'string' },
@@ -840,13 +815,10 @@ async function cli(): Promise<void> {
       gc: { type: 'boolean', default: true },
       out: { type: 'string' },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
+    { allowNegative: true },
+  );
+  if (!values) return;
   const num = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s));
   const report = await k8sScale({
     sizes: values.sizes ? parseSizes(values.sizes) : undefined,

@@ -376,6 +376,33 @@ export function formatMaxRate(m: MaxRateResult): string {
   return lines.join('\n');
 }
 
+/** parseArgs options for the max-rate search's ceilings and bounds, shared by the CLIs that run it. */
+export const MAX_RATE_FLAGS = {
+  'max-loss': { type: 'string' },
+  'max-p99': { type: 'string' },
+  'min-rate': { type: 'string' },
+  'max-rate': { type: 'string' },
+  'trial-duration': { type: 'string' },
+  'max-trials': { type: 'string' },
+  tolerance: { type: 'string' },
+} as const;
+
+/** The search settings given as MAX_RATE_FLAGS (undefined where a flag was not), numbers read by `num`. */
+export function parseMaxRateFlags(
+  values: { [F in keyof typeof MAX_RATE_FLAGS]?: string },
+  num: (s: string | undefined) => number | undefined,
+): { maxLoss?: number; maxP99Ms?: number; minRate?: number; maxRate?: number; trialDuration?: number; maxTrials?: number; tolerance?: number } {
+  return {
+    maxLoss: num(values['max-loss']),
+    maxP99Ms: num(values['max-p99']),
+    minRate: num(values['min-rate']),
+    maxRate: num(values['max-rate']),
+    trialDuration: num(values['trial-duration']),
+    maxTrials: num(values['max-trials']),
+    tolerance: num(values.tolerance),
+  };
+}
+
 function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
@@ -447,13 +474,7 @@ async function cli(): Promise<void> {
       pid: { type: 'string' },
       json: { type: 'boolean' },
       'find-max-rate': { type: 'boolean' },
-      'max-loss': { type: 'string' },
-      'max-p99': { type: 'string' },
-      'min-rate': { type: 'string' },
-      'max-rate': { type: 'string' },
-      'trial-duration': { type: 'string' },
-      'max-trials': { type: 'string' },
-      tolerance: { type: 'string' },
+      ...MAX_RATE_FLAGS,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -462,48 +483,39 @@ async function cli(): Promise<void> {
     process.exit(values.help ? 0 : 2);
   }
   const num = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s));
-  if (values['find-max-rate']) {
-    const m = await findMaxRate({
-      server: values.server,
-      threads: num(values.threads),
-      sockets: num(values.sockets),
-      concurrency: num(values.concurrency),
-      timeoutMs: num(values.timeout),
-      queriesFile: values.queries,
-      qname: values.qname,
-      qtype: values.qtype,
-      edns: values.edns,
-      unique: values.unique,
-      pid: num(values.pid),
-      maxLoss: num(values['max-loss']) ?? 0.001,
-      maxP99Ms: num(values['max-p99']) ?? 5,
-      minRate: num(values['min-rate']),
-      maxRate: num(values['max-rate']),
-      startRate: num(values.rate),
-      trialDuration: num(values['trial-duration']),
-      maxTrials: num(values['max-trials']),
-      tolerance: num(values.tolerance),
-      onTrial: values.json ? undefined : (t) => process.stderr.write(`trial ${t.rate} qps: ${t.verdict} (loss ${(t.loss * 100).toFixed(3)}%, p99 ${t.latencyMs.p99} ms)\n`),
-    });
-    console.log(values.json ? JSON.stringify(m, null, 2) : formatMaxRate(m));
-    return;
-  }
-  const r = await runLoad({
+  // What the load is, for a single run and for every trial of a search alike.
+  const load = {
     server: values.server,
     threads: num(values.threads),
     sockets: num(values.sockets),
-    duration: num(values.duration),
-    maxQueries: num(values['max-queries']),
     concurrency: num(values.concurrency),
-    rate: num(values.rate),
     timeoutMs: num(values.timeout),
-    warmup: num(values.warmup),
     queriesFile: values.queries,
     qname: values.qname,
     qtype: values.qtype,
     edns: values.edns,
     unique: values.unique,
     pid: num(values.pid),
+  };
+  if (values['find-max-rate']) {
+    const search = parseMaxRateFlags(values, num);
+    const m = await findMaxRate({
+      ...load,
+      ...search,
+      maxLoss: search.maxLoss ?? 0.001,
+      maxP99Ms: search.maxP99Ms ?? 5,
+      startRate: num(values.rate),
+      onTrial: values.json ? undefined : (t) => process.stderr.write(`trial ${t.rate} qps: ${t.verdict} (loss ${(t.loss * 100).toFixed(3)}%, p99 ${t.latencyMs.p99} ms)\n`),
+    });
+    console.log(values.json ? JSON.stringify(m, null, 2) : formatMaxRate(m));
+    return;
+  }
+  const r = await runLoad({
+    ...load,
+    duration: num(values.duration),
+    maxQueries: num(values['max-queries']),
+    rate: num(values.rate),
+    warmup: num(values.warmup),
   });
   if (values.json) {
     console.log(JSON.stringify(r, null, 2));

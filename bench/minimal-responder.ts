@@ -9,67 +9,33 @@
 // --rcvbuf sets SO_RCVBUF (default: the OS default, as most servers leave it).
 // Prints `ready <port>` on stdout once every socket is bound.
 
-import dgram from 'node:dgram';
-import net from 'node:net';
+import type dgram from 'node:dgram';
 import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { bindResponder } from './responder-socket.ts';
 
 // Fixed answer: NAME=ptr to offset 12, TYPE=A, CLASS=IN, TTL=5, RDLENGTH=4, 127.0.0.1
 const ANSWER = Buffer.from([0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x05, 0x00, 0x04, 127, 0, 0, 1]);
 
-// dgram resolves the destination of every send() through `lookup`; the default
-// (dns.lookup) defers IP literals to the next tick. A synchronous pass-through
-// keeps the reply path synchronous. `rinfo.address` is always an IP literal.
-type LookupCb = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
-function syncLookup(address: string, _opts: unknown, cb: LookupCb): void {
-  cb(null, address, net.isIPv6(address) ? 6 : 4);
+function answer(msg: Buffer, qend: number): Buffer {
+  const out = Buffer.allocUnsafe(qend + 16);
+  msg.copy(out, 0, 0, qend);
+  out[2] = (msg[2]! & 0x79) | 0x84; // QR, AA; keep opcode and RD; clear TC
+  out[3] = 0; // NOERROR
+  out[4] = 0; // QDCOUNT = 1
+  out[5] = 1;
+  out[6] = 0; // ANCOUNT = 1
+  out[7] = 1;
+  out[8] = 0; // NSCOUNT = 0
+  out[9] = 0;
+  out[10] = 0; // ARCOUNT = 0 (any OPT in the query is dropped)
+  out[11] = 0;
+  ANSWER.copy(out, qend);
+  return out;
 }
 
 function serve(host: string, port: number, reusePort: boolean, rcvbuf: number): Promise<dgram.Socket> {
-  const sock = dgram.createSocket({
-    type: net.isIPv6(host) ? 'udp6' : 'udp4',
-    reusePort,
-    lookup: syncLookup as unknown as dgram.SocketOptions['lookup'],
-    ...(rcvbuf > 0 ? { recvBufferSize: rcvbuf } : {}),
-  });
-  sock.on('message', (msg, rinfo) => {
-    const len = msg.length;
-    if (len < 12 || msg[2]! & 0x80) return; // too short, or a response
-    // find the end of the question: labels, then QTYPE+QCLASS
-    let i = 12;
-    while (i < len) {
-      const l = msg[i]!;
-      if (l === 0) break;
-      if (l & 0xc0) return;
-      i += l + 1;
-    }
-    const qend = i + 5;
-    if (qend > len) return;
-    const out = Buffer.allocUnsafe(qend + 16);
-    msg.copy(out, 0, 0, qend);
-    out[2] = (msg[2]! & 0x79) | 0x84; // QR, AA; keep opcode and RD; clear TC
-    out[3] = 0; // NOERROR
-    out[4] = 0; // QDCOUNT = 1
-    out[5] = 1;
-    out[6] = 0; // ANCOUNT = 1
-    out[7] = 1;
-    out[8] = 0; // NSCOUNT = 0
-    out[9] = 0;
-    out[10] = 0; // ARCOUNT = 0 (any OPT in the query is dropped)
-    out[11] = 0;
-    ANSWER.copy(out, qend);
-    sock.send(out, rinfo.port, rinfo.address);
-  });
-  sock.on('error', (err) => {
-    console.error(`minimal-responder: ${err.message}`);
-  });
-  return new Promise((resolve, reject) => {
-    sock.once('error', reject);
-    sock.bind(port, host, () => {
-      sock.off('error', reject);
-      resolve(sock);
-    });
-  });
+  return bindResponder({ host, port, reusePort, rcvbuf, name: 'minimal-responder' }, answer);
 }
 
 interface WorkerInit {

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseCli } from './cli-args.ts';
 import type { QuerySpec } from './dnsutil.ts';
 import { apportion, rng, syntheticCluster, type ServiceFacts, type SyntheticCluster } from './synthetic-cluster.ts';
 
@@ -295,23 +295,17 @@ ${MIX_CATEGORIES.map((c) => `  ${c.padEnd(14)} ${CATEGORY_HELP[c]}`).join('\n')}
 default: ${formatMix(DEFAULT_MIX)}`;
 
 function cli(): void {
-  const { values } = parseArgs({
-    options: {
-      mix: { type: 'string' },
-      'mix-file': { type: 'string' },
-      services: { type: 'string' },
-      endpoints: { type: 'string' },
-      count: { type: 'string' },
-      seed: { type: 'string' },
-      out: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = parseCli(USAGE, {
+    mix: { type: 'string' },
+    'mix-file': { type: 'string' },
+    services: { type: 'string' },
+    endpoints: { type: 'string' },
+    count: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean' },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
+  if (!values) return;
   const file = values['mix-file'] ? parseMixFile(fs.readFileSync(values['mix-file'], 'utf8')) : undefined;
   const mix = values.mix ? parseMix(values.mix) : (file?.mix ?? DEFAULT_MIX);
   const cluster = syntheticCluster({ services: Number(values.services ?? 200), endpoints: Number(values.endpoints ?? 2000), seed: values.seed ? Number(values.seed) : undefined });

@@ -345,14 +345,15 @@ export function writeStandinFiles(cluster: SyntheticCluster, zone: string, dir: 
   return { hosts: hostsFile, conf: confFile, hostsLines: hosts.length, srvLines: srv.length };
 }
 
-function findBinary(bin: string): string | undefined {
+/** Debian's dnsmasq (sbin is searched too, it lives there); throws when it is not installed. */
+function dnsmasqBinary(): string {
   for (const d of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin'].filter(Boolean)) {
     try {
-      fs.accessSync(path.join(d, bin), fs.constants.X_OK);
-      return path.join(d, bin);
+      fs.accessSync(path.join(d, 'dnsmasq'), fs.constants.X_OK);
+      return path.join(d, 'dnsmasq');
     } catch {}
   }
-  return undefined;
+  throw new Error('dnsmasq is not installed (bash test/setup/ensure-tools.sh installs it)');
 }
 
 /**
@@ -399,8 +400,7 @@ export function kubeDnsTarget(name = 'kube-dns'): TargetSpec {
     clusterDns: true,
     needsApi: false,
     async start(ctx) {
-      const bin = findBinary('dnsmasq');
-      if (!bin) throw new Error('dnsmasq is not installed (bash test/setup/ensure-tools.sh installs it)');
+      const bin = dnsmasqBinary();
       data ??= unboundLocalData(ctx.cluster.objects, ctx.zone);
       const backend = await startUnbound({ forwardTo: ctx.upstream, threads: 1, msgCacheSize: '16m', localData: data });
       if ('skip' in backend) throw new Error(backend.skip);
@@ -446,8 +446,7 @@ export function dnsmasqTarget(name = 'dnsmasq'): TargetSpec {
     clusterDns: true,
     needsApi: false,
     async start(ctx) {
-      const bin = findBinary('dnsmasq');
-      if (!bin) throw new Error('dnsmasq is not installed (bash test/setup/ensure-tools.sh installs it)');
+      const bin = dnsmasqBinary();
       files ??= writeStandinFiles(ctx.cluster, ctx.zone, path.join(ctx.dir, 'dnsmasq'));
       const port = await freePort();
       const argv = [bin, ...standinArgs({ port, upstream: ctx.upstream, zone: ctx.zone, files, pidFile: path.join(ctx.dir, 'dnsmasq', 'dnsmasq.pid') })];

@@ -10,14 +10,8 @@
 //
 // Prints `ready <port>` once bound; exits on SIGTERM/SIGINT.
 
-import dgram from 'node:dgram';
-import net from 'node:net';
 import { parseArgs } from 'node:util';
-
-type LookupCb = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
-function syncLookup(address: string, _opts: unknown, cb: LookupCb): void {
-  cb(null, address, net.isIPv6(address) ? 6 : 4);
-}
+import { bindResponder } from './responder-socket.ts';
 
 function records(ttl: number): { a: Buffer; aaaa: Buffer } {
   const t = [(ttl >>> 24) & 255, (ttl >>> 16) & 255, (ttl >>> 8) & 255, ttl & 255];
@@ -39,24 +33,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad --port ${values.port}`);
   const { a, aaaa } = records(Math.max(0, Math.floor(Number(values.ttl) || 0)));
   const rcvbuf = Math.max(0, Number(values.rcvbuf) || 0);
-  const sock = dgram.createSocket({
-    type: net.isIPv6(values.host) ? 'udp6' : 'udp4',
-    lookup: syncLookup as unknown as dgram.SocketOptions['lookup'],
-    ...(rcvbuf > 0 ? { recvBufferSize: rcvbuf } : {}),
-  });
-  sock.on('message', (msg, rinfo) => {
-    const len = msg.length;
-    if (len < 12 || msg[2]! & 0x80) return;
-    let i = 12;
-    while (i < len) {
-      const l = msg[i]!;
-      if (l === 0) break;
-      if (l & 0xc0) return;
-      i += l + 1;
-    }
-    const qend = i + 5;
-    if (qend > len) return;
-    const qtype = (msg[i + 1]! << 8) | msg[i + 2]!;
+  const sock = await bindResponder({ host: values.host, port, rcvbuf, name: 'upstream-responder' }, (msg, qend) => {
+    const qtype = (msg[qend - 4]! << 8) | msg[qend - 3]!; // QTYPE, then QCLASS, end the question
     const rr = qtype === 1 ? a : qtype === 28 ? aaaa : null;
     const out = Buffer.allocUnsafe(qend + (rr ? rr.length : 0));
     msg.copy(out, 0, 0, qend);
@@ -68,15 +46,7 @@ async function main(): Promise<void> {
     out[7] = rr ? 1 : 0;
     out.fill(0, 8, 12);
     if (rr) rr.copy(out, qend);
-    sock.send(out, rinfo.port, rinfo.address);
-  });
-  sock.on('error', (err) => console.error(`upstream-responder: ${err.message}`));
-  await new Promise<void>((resolve, reject) => {
-    sock.once('error', reject);
-    sock.bind(port, values.host, () => {
-      sock.off('error', reject);
-      resolve();
-    });
+    return out;
   });
   process.stdout.write(`ready ${sock.address().port}\n`);
   const stop = (): void => {

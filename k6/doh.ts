@@ -35,16 +35,9 @@ import { Counter, Rate, Trend } from 'k6/metrics';
 import { SharedArray } from 'k6/data';
 import type { Options, Scenario } from 'k6/options';
 import { encodeQuery, parseMessage, parseNameList, parseQueryList, qtypeCode, type ParsedMessage, type QuerySpec } from './lib/dns-wire.ts';
+import { envSettings } from './lib/env.ts';
 
-const env = (k: string, d: string): string => {
-  const v = __ENV[k];
-  return v === undefined || v === '' ? d : v;
-};
-const envNum = (k: string, d: number): number => {
-  const n = Number(env(k, String(d)));
-  if (!Number.isFinite(n)) throw new Error(`${k} must be a number`);
-  return n;
-};
+const { env, envNum } = envSettings(__ENV);
 
 export const DOH_URL = env('DOH_URL', 'https://127.0.0.1:8443/dns-query');
 const METHOD = env('METHOD', 'GET').toUpperCase();

@@ -19,18 +19,11 @@ import http from 'k6/http';
 import { check } from 'k6';
 import { Counter, Gauge, Rate, Trend } from 'k6/metrics';
 import type { Options, Scenario } from 'k6/options';
+import { envSettings } from './lib/env.ts';
 import { kdnsRates, kdnsSnapshot, parsePrometheus, type KdnsSnapshot } from './lib/prometheus.ts';
 import { dohIteration, dohScenario, dohThresholds } from './doh.ts';
 
-const env = (k: string, d: string): string => {
-  const v = __ENV[k];
-  return v === undefined || v === '' ? d : v;
-};
-const envNum = (k: string, d: number): number => {
-  const n = Number(env(k, String(d)));
-  if (!Number.isFinite(n)) throw new Error(`${k} must be a number`);
-  return n;
-};
+const { env, envNum } = envSettings(__ENV);
 
 const METRICS_URL = env('METRICS_URL', 'http://127.0.0.1:9153/metrics');
 const INTERVAL = envNum('SCRAPE_INTERVAL', 5);

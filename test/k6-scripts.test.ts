@@ -18,6 +18,7 @@ import {
 import {
   byLabel, histogram, histogramDelta, histogramQuantile, kdnsRates, kdnsSnapshot, parsePrometheus, sumOf,
 } from '../k6/lib/prometheus.ts';
+import { envSettings } from '../k6/lib/env.ts';
 
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 
@@ -40,7 +41,7 @@ describe('k6 scripts type-check', () => {
 
   test('k6/tsconfig.json checks the scripts, and the root tsconfig does not include k6/', () => {
     const files = spawnSync(process.execPath, [TSC, '--listFilesOnly', '-p', 'k6'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 }).stdout;
-    for (const f of ['k6/doh.ts', 'k6/metrics-scrape.ts', 'k6/lib/dns-wire.ts', 'k6/lib/prometheus.ts', '@types/k6/index.d.ts']) assert.ok(files.includes(f), `${f} not checked`);
+    for (const f of ['k6/doh.ts', 'k6/metrics-scrape.ts', 'k6/lib/dns-wire.ts', 'k6/lib/prometheus.ts', 'k6/lib/env.ts', '@types/k6/index.d.ts']) assert.ok(files.includes(f), `${f} not checked`);
     assert.ok(!files.includes('@types/node'), 'Node types leak into the k6 check');
     const root = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { include: string[]; compilerOptions: { types: string[] } };
     assert.ok(!root.include.some((p) => p.startsWith('k6')), 'root tsconfig includes k6/');
@@ -222,6 +223,15 @@ describe('k6/lib/prometheus (unit)', () => {
   });
 });
 
+describe('k6/lib/env (unit)', () => {
+  test('unset and empty variables take the default; numbers are checked', () => {
+    const { env, envNum } = envSettings({ A: 'x', EMPTY: '', N: '2.5', BAD: 'ten' });
+    assert.deepEqual([env('A', 'd'), env('EMPTY', 'd'), env('UNSET', 'd')], ['x', 'd', 'd']);
+    assert.deepEqual([envNum('N', 1), envNum('EMPTY', 7), envNum('UNSET', 3)], [2.5, 7, 3]);
+    assert.throws(() => envNum('BAD', 1), /BAD must be a number/);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Against a real kdns
 
@@ -373,6 +383,25 @@ function httpsDo(url: string, ca: string, init: { method: 'GET' | 'POST'; body?:
   });
 }
 
+/** A test certificate for 127.0.0.1, in a directory of its own unless `dir` is given. */
+const localCertificates = (dir = tempDir()): Certificates => makeCertificates(dir, { ips: ['127.0.0.1'] });
+
+/** kdns with an https:// block serving RECORDS with `certs`, and /metrics on a port of its own. */
+async function startDohKdns(certs: Certificates, o: { workers: number; cache?: boolean }): Promise<{ server: RunningServer; metricsPort: number }> {
+  const metricsPort = await freePort();
+  const server = await startServer(`https://.:{PORT} {
+    bind 127.0.0.1
+    tls ${certs.server} ${certs.serverKey}
+    prometheus 127.0.0.1:${metricsPort}
+    ${o.cache ? 'cache 30\n    ' : ''}${RECORDS}
+}
+`, { workers: o.workers });
+  return { server, metricsPort };
+}
+
+/** The skip reason for a kdns that would not start an https:// block. */
+const noDoh = (err: unknown): string => `kdns does not serve DNS over HTTPS yet: ${(err as Error).message.split('\n')[0]}`;
+
 describe('k6/lib over DoH against kdns (https:// block)', () => {
   let s: RunningServer | undefined;
   let certs: Certificates | undefined;
@@ -380,16 +409,9 @@ describe('k6/lib over DoH against kdns (https:// block)', () => {
   let metricsPort = 0;
   before(async () => {
     if (skip) return;
-    certs = makeCertificates(tempDir(), { ips: ['127.0.0.1'] });
-    metricsPort = await freePort();
+    certs = localCertificates();
     try {
-      s = await startServer(`https://.:{PORT} {
-    bind 127.0.0.1
-    tls ${certs.server} ${certs.serverKey}
-    prometheus 127.0.0.1:${metricsPort}
-    ${RECORDS}
-}
-`, { workers: 1 });
+      ({ server: s, metricsPort } = await startDohKdns(certs, { workers: 1 }));
     } catch (err) {
       const msg = (err as Error).message;
       if (/not supported|unknown (plugin|directive)|tls/i.test(msg)) skip = `kdns does not serve DNS over HTTPS yet: ${/[^\n]*(not supported|unknown)[^\n]*/.exec(msg)?.[0] ?? msg.split('\n')[0]}`;
@@ -615,19 +637,11 @@ describe('k6 scripts without k6: iterations against kdns over DoH', () => {
   before(async () => {
     if (skip) return;
     dir = tempDir();
-    const certs = makeCertificates(dir, { ips: ['127.0.0.1'] });
-    metricsPort = await freePort();
+    const certs = localCertificates(dir);
     try {
-      s = await startServer(`https://.:{PORT} {
-    bind 127.0.0.1
-    tls ${certs.server} ${certs.serverKey}
-    prometheus 127.0.0.1:${metricsPort}
-    cache 30
-    ${RECORDS}
-}
-`, { workers: 2 });
+      ({ server: s, metricsPort } = await startDohKdns(certs, { workers: 2, cache: true }));
     } catch (err) {
-      skip = `kdns does not serve DNS over HTTPS yet: ${(err as Error).message.split('\n')[0]}`;
+      skip = noDoh(err);
     }
     writeFileSync(join(dir, 'queries.txt'), '# for the shim runs\nkubernetes.default.svc.cluster.local A\nnope.default.svc.cluster.local A\n_https._tcp.kubernetes.default.svc.cluster.local SRV\nkubernetes.default.svc.cluster.local AAAA\n');
   });
@@ -729,18 +743,11 @@ describe('k6 runs the scripts against kdns', { skip: NO_K6 }, () => {
   let skipDoh: string | undefined = opensslMissing();
   before(async () => {
     if (skipDoh) return;
-    const certs = makeCertificates(tempDir(), { ips: ['127.0.0.1'] });
-    metricsPort = await freePort();
+    const certs = localCertificates();
     try {
-      s = await startServer(`https://.:{PORT} {
-    bind 127.0.0.1
-    tls ${certs.server} ${certs.serverKey}
-    prometheus 127.0.0.1:${metricsPort}
-    ${RECORDS}
-}
-`, { workers: 2 });
+      ({ server: s, metricsPort } = await startDohKdns(certs, { workers: 2 }));
     } catch (err) {
-      skipDoh = `kdns does not serve DNS over HTTPS yet: ${(err as Error).message.split('\n')[0]}`;
+      skipDoh = noDoh(err);
     }
   });
   after(async () => {
