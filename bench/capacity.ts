@@ -419,6 +419,10 @@ export async function capacity(opts: CapacityOptions = {}): Promise<CapacityRepo
           commands.set(t.name, current.command);
           const pid = current.pid ?? undefined;
           const extraPids = current.extraPids;
+          // Every target alike gets --warmup seconds of the mix, closed loop and not counted,
+          // before anything is measured: a server just started is still compiling its hot path
+          // (and kdns still collecting the garbage of its table build).
+          if (cfg.warmup > 0) await runLoad({ ...load, server: current.address, duration: cfg.warmup, warmup: 0 });
           if (cfg.search.enabled) {
             const m = await findMaxRate({
               ...load,
@@ -715,7 +719,8 @@ cluster and queries:
 load:
   --rounds N            interleaved rounds (default 3)
   --rate QPS            fixed open-loop rate for latency and CPU/query (default 10000)
-  --duration SEC        fixed-rate run length (default 5); --warmup SEC (default 1)
+  --duration SEC        fixed-rate run length (default 5); --warmup SEC (default 1: closed loop,
+                        not counted, after each start, and again before the fixed-rate run)
   --max-loss X          ceiling for the max-rate search (default 0.001)
   --max-p99 MS          ceiling for the max-rate search (default 5)
   --min-rate Q --max-rate Q --trial-duration SEC (2) --max-trials N (8) --tolerance X (0.05)

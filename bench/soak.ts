@@ -5,6 +5,7 @@
 // cache up to its capacity). RSS is sampled every few seconds.
 //
 //   node bench/soak.ts [--minutes 5] [--rate 5000] [--workers 1] [--sample 5] [--malloc-arena-max N]
+//                      [--cgroup DIR]   (kdns alone in that cgroup; set its memory limit first)
 //
 // Prints the samples and a least-squares slope of RSS (MiB per minute) over the second half of
 // the run (the first half includes warm-up and the cache filling), and the same for the floor of
@@ -49,7 +50,7 @@ async function heapByThread(metricsPort: number): Promise<{ used: Record<string,
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { minutes: { type: 'string' }, rate: { type: 'string' }, workers: { type: 'string' }, sample: { type: 'string' }, 'malloc-arena-max': { type: 'string' } } });
+  const { values } = parseArgs({ options: { minutes: { type: 'string' }, rate: { type: 'string' }, workers: { type: 'string' }, sample: { type: 'string' }, 'malloc-arena-max': { type: 'string' }, cgroup: { type: 'string' } } });
   const minutes = Number(values.minutes ?? 5);
   const rate = Number(values.rate ?? 5000);
   const workers = Number(values.workers ?? 1);
@@ -81,7 +82,11 @@ async function main(): Promise<void> {
     loadbalance
 }
 `);
-  const kdns = spawn(process.execPath, [path.join(ROOT, 'bin', 'kdns.js'), '-conf', corefile, '-workers', String(workers), '-quiet'], {
+  const kdnsArgs = [path.join(ROOT, 'bin', 'kdns.js'), '-conf', corefile, '-workers', String(workers), '-quiet'];
+  // --cgroup DIR: kdns alone runs in that (existing) cgroup, e.g. one with the pod's memory limit.
+  // The shell joins it before exec, so Node sizes its heaps from the limit from the start.
+  const cgroup = values.cgroup;
+  const kdns = spawn(cgroup ? 'sh' : process.execPath, cgroup ? ['-c', `echo $$ > "${cgroup}/cgroup.procs" && exec "$0" "$@"`, process.execPath, ...kdnsArgs] : kdnsArgs, {
     stdio: 'inherit',
     // glibc gives each thread its own malloc arenas; capping them trades a little contention for RSS.
     env: values['malloc-arena-max'] ? { ...process.env, MALLOC_ARENA_MAX: values['malloc-arena-max'] } : process.env,

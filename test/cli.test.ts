@@ -45,6 +45,20 @@ test('config errors name the file, line and column and give a hint', async () =>
   assert.match(missing.stderr, /^kdns: \/nonexistent\/Corefile: cannot read Corefile/);
 });
 
+test('a missing or unreadable kubeconfig or manifests path is one clear line (and a hint) and exit code 1', async () => {
+  const dir = tempDir();
+  const bad = join(dir, 'bad-kubeconfig');
+  writeFileSync(bad, 'garbage: [\n');
+  const block = (inner: string): string => `.:1053 {\n    kubernetes cluster.local {\n        ${inner}\n    }\n}\n`;
+  const lines = (text: string): string[] => text.trimEnd().split('\n');
+  const missing = await configError(block('kubeconfig /nonexistent/kubeconfig'));
+  assert.deepEqual(lines(missing), ['kdns: Corefile:3:20: cannot read /nonexistent/kubeconfig', '  hint: check the path and the permissions']);
+  const broken = await configError(block(`kubeconfig ${bad}`));
+  assert.deepEqual(lines(broken), [`kdns: Corefile:3:20: cannot load kubeconfig ${bad}: deficient indentation (2:1)`, '  hint: it must be a kubeconfig file as kubectl reads it']);
+  const manifests = await configError(block('manifests /nonexistent/dir'));
+  assert.deepEqual(lines(manifests), ['kdns: Corefile:3:19: /nonexistent/dir: cannot read manifests: ENOENT; give a manifest file or a directory of *.yaml, *.yml or *.json files']);
+});
+
 test('a port already in use is one clear line and exit code 1', async () => {
   const port = await freePort();
   const holder = dgram.createSocket('udp4');

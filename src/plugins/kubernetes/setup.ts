@@ -89,7 +89,7 @@ export const kubernetes: PluginDefinition = {
       try {
         loadManifests(o.manifests.path); // fail now, with the file and line, not after start-up
       } catch (err) {
-        if (err instanceof ManifestError) fail(o.manifests.at, `${err.file}${err.line ? `:${err.line}` : ''}: ${err.message}`);
+        if (err instanceof ManifestError) fail(o.manifests.at, err.message); // names the file (and line) itself
         throw err;
       }
     }
@@ -282,7 +282,8 @@ function buildKubeConfig(d: Directive, o: Options): KubeConfig {
     try {
       kc.loadFromFile(o.kubeconfig.file);
     } catch (err) {
-      fail(o.kubeconfig.at, `cannot load kubeconfig ${o.kubeconfig.file}: ${(err as Error).message}`);
+      // One line: a YAML error's message goes on with a snippet of the file.
+      fail(o.kubeconfig.at, `cannot load kubeconfig ${o.kubeconfig.file}: ${(err as Error).message.split('\n')[0]}`, 'it must be a kubeconfig file as kubectl reads it');
     }
     if (o.kubeconfig.context) {
       if (!kc.getContextObject(o.kubeconfig.context)) fail(o.kubeconfig.at, `kubeconfig ${o.kubeconfig.file} has no context '${o.kubeconfig.context}'`, `contexts: ${kc.getContexts().map((c) => c.name).join(', ')}`);
