@@ -28,6 +28,7 @@ import dnsPacket from 'dns-packet';
 import { startFakeApiServer, type RunningFakeApiServer } from '../test/fake-apiserver/index.ts';
 import { parseCli } from './cli-args.ts';
 import { assertLoopback, freePort } from './dnsutil.ts';
+import { INSPECTOR_RE, gcOverInspector } from './inspector.ts';
 import type { QuerySpec } from './dnsutil.ts';
 import { runLoad, type LoadResult } from './loadgen.ts';
 import { fileTimestamp, machineInfo, sourceState, type MachineInfo, type SourceState } from './run-info.ts';
@@ -184,7 +185,6 @@ interface Kdns {
 const SERVING_RE = /^\[INFO\] plugin\/kubernetes: serving (\d+) services, (\d+) endpointslices, (\d+) namespaces, (\d+) pods; table (\d+) names, (\d+) bytes$/m;
 const BANNER_RE = /^kdns-/m;
 const LISTED_RE = /^\[INFO\] plugin\/kubernetes: synced with the API server/m;
-const INSPECTOR_RE = /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/\S+)/;
 
 function corefile(port: number, apiUrl: string): string {
   return `.:${port} {
@@ -289,40 +289,6 @@ export function processMemoryKiB(pid: number): { rss: number; hwm: number } {
   const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const get = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
   return { rss: get('VmRSS'), hwm: get('VmHWM') };
-}
-
-/**
- * Forces a full GC on the primary thread of a process started with --inspect, and returns its
- * process.memoryUsage() (Chrome DevTools Protocol over the inspector's WebSocket, loopback only).
- */
-async function gcOverInspector(wsUrl: string, timeoutMs = 30_000): Promise<NodeJS.MemoryUsage> {
-  assertLoopback(new URL(wsUrl).hostname);
-  const ws = new WebSocket(wsUrl);
-  const pending = new Map<number, (m: { result?: unknown; error?: { message: string } }) => void>();
-  ws.onmessage = (ev) => {
-    const m = JSON.parse(String(ev.data)) as { id?: number; result?: unknown; error?: { message: string } };
-    if (m.id !== undefined) pending.get(m.id)?.(m);
-  };
-  let nextId = 0;
-  const call = (method: string, params: Record<string, unknown> = {}): Promise<unknown> =>
-    new Promise((resolve, reject) => {
-      const id = ++nextId;
-      pending.set(id, (m) => (m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result)));
-      ws.send(JSON.stringify({ id, method, params }));
-    });
-  const timer = setTimeout(() => ws.close(), timeoutMs);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      ws.onopen = () => resolve();
-      ws.onerror = () => reject(new Error(`cannot connect to ${wsUrl}`));
-    });
-    await call('HeapProfiler.collectGarbage');
-    const r = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result: { value: string } };
-    return JSON.parse(r.result.value) as NodeJS.MemoryUsage;
-  } finally {
-    clearTimeout(timer);
-    ws.close();
-  }
 }
 
 // ---- event -> answer ----

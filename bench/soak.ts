@@ -6,6 +6,7 @@
 //
 //   node bench/soak.ts [--minutes 5] [--rate 5000] [--workers 1] [--sample 5] [--malloc-arena-max N]
 //                      [--cgroup DIR]   (kdns alone in that cgroup; set its memory limit first)
+//                      [--inspect-gc]   (each minute a full GC of kdns's primary thread, and its heap after it)
 //
 // Prints the samples and a least-squares slope of RSS (MiB per minute) over the second half of
 // the run (the first half includes warm-up and the cache filling), and the same for the floor of
@@ -18,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort, waitForDns } from './dnsutil.ts';
 import { runLoad } from './loadgen.ts';
+import { INSPECTOR_RE, gcOverInspector } from './inspector.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -50,7 +52,7 @@ async function heapByThread(metricsPort: number): Promise<{ used: Record<string,
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { minutes: { type: 'string' }, rate: { type: 'string' }, workers: { type: 'string' }, sample: { type: 'string' }, 'malloc-arena-max': { type: 'string' }, cgroup: { type: 'string' } } });
+  const { values } = parseArgs({ options: { minutes: { type: 'string' }, rate: { type: 'string' }, workers: { type: 'string' }, sample: { type: 'string' }, 'malloc-arena-max': { type: 'string' }, cgroup: { type: 'string' }, 'inspect-gc': { type: 'boolean' } } });
   const minutes = Number(values.minutes ?? 5);
   const rate = Number(values.rate ?? 5000);
   const workers = Number(values.workers ?? 1);
@@ -82,15 +84,24 @@ async function main(): Promise<void> {
     loadbalance
 }
 `);
-  const kdnsArgs = [path.join(ROOT, 'bin', 'kdns.js'), '-conf', corefile, '-workers', String(workers), '-quiet'];
+  // --inspect-gc: every minute a full collection of the primary thread (over its inspector) and
+  // its heap in use right after: exactly what the primary holds, garbage excluded.
+  const inspectGc = values['inspect-gc'] === true;
+  const kdnsArgs = [...(inspectGc ? ['--inspect=127.0.0.1:0'] : []), path.join(ROOT, 'bin', 'kdns.js'), '-conf', corefile, '-workers', String(workers), '-quiet'];
   // --cgroup DIR: kdns alone runs in that (existing) cgroup, e.g. one with the pod's memory limit.
   // The shell joins it before exec, so Node sizes its heaps from the limit from the start.
   const cgroup = values.cgroup;
   const kdns = spawn(cgroup ? 'sh' : process.execPath, cgroup ? ['-c', `echo $$ > "${cgroup}/cgroup.procs" && exec "$0" "$@"`, process.execPath, ...kdnsArgs] : kdnsArgs, {
-    stdio: 'inherit',
+    stdio: ['ignore', 'inherit', inspectGc ? 'pipe' : 'inherit'],
     // glibc gives each thread its own malloc arenas; capping them trades a little contention for RSS.
     env: values['malloc-arena-max'] ? { ...process.env, MALLOC_ARENA_MAX: values['malloc-arena-max'] } : process.env,
   });
+  let inspector: string | null = null;
+  kdns.stderr?.on('data', (d: Buffer) => {
+    inspector ??= INSPECTOR_RE.exec(d.toString())?.[1] ?? null;
+    if (!/Debugger|inspector|For help/.test(d.toString())) process.stderr.write(d);
+  });
+  const primaryAfterGc: Array<[number, number]> = [];
   try {
     if (!(await waitForDns({ host: '127.0.0.1', port, family: 4 }, 20_000))) throw new Error('kdns did not start');
     const mix = [
@@ -119,6 +130,12 @@ async function main(): Promise<void> {
           heapFloors.push({ minute: Math.round(s[0]), floors: window });
           window = {};
           windowStart = s[0];
+          if (inspectGc && inspector) {
+            gcOverInspector(inspector).then((u) => {
+              primaryAfterGc.push([s[0], u.heapUsed / 2 ** 20]);
+              console.log(`${s[0].toFixed(2)} min  primary heap in use after a full GC: ${(u.heapUsed / 2 ** 20).toFixed(2)} MiB`);
+            }, (err: Error) => console.log(`forced GC failed: ${err.message}`));
+          }
         }
       }, (err: Error) => console.log(`${s[0].toFixed(2)} min  RSS ${s[1].toFixed(1)} MiB  (scrape failed: ${err.message})`));
     }, sampleS * 1000);
@@ -141,6 +158,9 @@ async function main(): Promise<void> {
     console.log(`\nheap-in-use floor per minute (MiB):\n| minute | ${threads.join(' | ')} |\n|---|${threads.map(() => '---:').join('|')}|`);
     for (const f of heapFloors) console.log(`| ${f.minute} | ${threads.map((t) => (f.floors[t] ?? NaN).toFixed(1)).join(' | ')} |`);
     const lateFloors = heapFloors.filter((f) => f.minute >= minutes / 2);
+    if (primaryAfterGc.length > 1) {
+      console.log(`primary heap after full GCs: ${primaryAfterGc.map(([, v]) => v.toFixed(2)).join(', ')} MiB; slope ${slope(primaryAfterGc).toFixed(3)} MiB/min`);
+    }
     for (const t of threads) {
       console.log(`${t}: heap floor slope over the second half ${slope(lateFloors.map((f) => [f.minute, f.floors[t] ?? NaN])).toFixed(3)} MiB/min`);
     }
