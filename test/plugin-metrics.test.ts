@@ -241,6 +241,16 @@ cluster.local:{PORT} {
     assert.equal(m.help('coredns_forward_max_concurrent_rejects_total'), 'Counter of the number of queries rejected because the concurrent queries were at maximum.');
   });
 
+  test('kubernetes: the objects served, by kind, and the names in its record table', async () => {
+    const m = await scrape();
+    const kinds = Object.fromEntries(m.series('kdns_kubernetes_objects').map((x) => [x.labels.kind, x.value]));
+    assert.deepEqual(kinds, { services: 2, endpointslices: 2, namespaces: 1, pods: 0 });
+    // Every table shows its names: the kubernetes table holds the two Services' names at least.
+    const names = m.series('kdns_table_names');
+    assert.ok(names.length >= 2, 'the records table and the kubernetes table');
+    assert.ok(names.some((x) => x.value >= 2), JSON.stringify(names));
+  });
+
   test('kubernetes: DNS programming duration of a headless service from the trigger-time annotation', async () => {
     const m0 = await scrape();
     const h = 'coredns_kubernetes_dns_programming_duration_seconds';

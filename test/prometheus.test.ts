@@ -247,6 +247,8 @@ describe('prometheus (real CLI, 2 workers)', () => {
     assert.equal(m.byKey.get('coredns_reload_failed_total'), 0);
     assert.equal(m.byKey.get('kdns_table_generation{table="t1"}')! >= 1, true);
     assert.ok(m.byKey.get('kdns_table_bytes{table="t1"}')! > 0);
+    // www and txt of example.test., and the zone apex (its SOA and NS).
+    assert.equal(m.byKey.get('kdns_table_names{table="t1"}'), 3);
     for (const p of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_virtual_memory_bytes', 'process_open_fds', 'process_max_fds', 'process_start_time_seconds']) {
       assert.ok((m.byKey.get(p) ?? 0) > 0, p);
     }

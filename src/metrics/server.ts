@@ -65,6 +65,16 @@ metrics.onPrometheus((prom, registry) => {
     },
   });
   new prom.Gauge({
+    name: 'kdns_table_names',
+    help: 'DNS names (each with its records) in a record table.',
+    labelNames: ['table'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [id, t] of currentTables()) this.set({ table: id }, t.stats().names);
+    },
+  });
+  new prom.Gauge({
     name: 'kdns_table_bytes',
     help: 'Size of a record table\'s shared buffer.',
     labelNames: ['table'],

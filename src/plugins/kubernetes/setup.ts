@@ -69,6 +69,29 @@ const watchRestarts = metrics.counter({
 });
 const restartSlots = new Map(Object.keys(WATCHED_API_PATHS).map((r) => [r, watchRestarts.series([r])]));
 
+/** The cluster state each `kubernetes` block serves from, by its zones; a reload's newer one wins. */
+const serving = new Map<string, ClusterState>();
+metrics.onPrometheus((prom, registry) => {
+  new prom.Gauge({
+    name: 'kdns_kubernetes_objects',
+    help: 'Kubernetes objects the kubernetes plugin serves records from, by kind.',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const n = { services: 0, endpointslices: 0, namespaces: 0, pods: 0 };
+      for (const s of serving.values()) {
+        const c = s.counts;
+        n.services += c.services;
+        n.endpointslices += c.slices;
+        n.namespaces += c.namespaces;
+        n.pods += c.pods;
+      }
+      this.reset();
+      for (const [kind, v] of Object.entries(n)) this.set({ kind }, v);
+    },
+  });
+});
+
 const isReverse = (z: string): boolean => isSubdomain(z, 'in-addr.arpa.') || isSubdomain(z, 'ip6.arpa.');
 
 export const kubernetes: PluginDefinition = {
@@ -128,6 +151,7 @@ export const kubernetes: PluginDefinition = {
       worker: { module: new URL('./handler.ts', import.meta.url).href, config },
       primary: {
         async start() {
+          serving.set(zones.join(' '), state);
           if (o.manifests) {
             const m = new ManifestSource(o.manifests.path, state, { labels: o.labels ?? undefined, log });
             source = m;
@@ -153,6 +177,7 @@ export const kubernetes: PluginDefinition = {
           if (!inTime) log(`[WARNING] plugin/kubernetes: starting without a sync with the API server after ${o.startupTimeoutMs / 1000}s; answering SERVFAIL for ${zones.join(' ')} until it completes`);
         },
         async stop() {
+          if (serving.get(zones.join(' ')) === state) serving.delete(zones.join(' '));
           await source?.stop();
         },
         ready: () => state.isReady,
