@@ -189,12 +189,42 @@ export function tlsConnectOptions(u: Upstream, files: TlsFiles): tls.ConnectionO
   return o;
 }
 
-/** Closes a carrier that stayed idle for `expire` (0: as soon as nothing is in flight). */
-abstract class IdleClose {
+/**
+ * What UDP sockets and TCP connections to an upstream share: the queries in flight by ID, and
+ * closing once idle for `expire` (0: as soon as nothing is in flight).
+ */
+abstract class CarrierBase implements Carrier {
   lastUsed = performance.now();
+  readonly pending = new Map<number, Sent>();
+  protected readonly owner: UpstreamSockets;
   private timer: NodeJS.Timeout | null = null;
-  abstract readonly pending: Map<number, Sent>;
   abstract close(error: string | null): void;
+  abstract forget(s: Sent): void;
+  abstract describe(): string;
+  abstract retire(): void;
+
+  constructor(owner: UpstreamSockets) {
+    this.owner = owner;
+  }
+
+  /**
+   * Gives `s` a free ID on this carrier, written into the query at `buf[2..3]`, and waits for
+   * its answer. False when no ID is free: the query is handed back to try elsewhere.
+   */
+  protected claim(s: Sent, buf: Buffer): boolean {
+    const id = this.freeId();
+    if (id < 0) {
+      this.owner.later(s, `too many queries in flight to ${this.owner.upstream.name}`);
+      return false;
+    }
+    buf[2] = id >> 8;
+    buf[3] = id & 0xff;
+    s.id = id;
+    s.carrier = this;
+    this.pending.set(id, s);
+    this.lastUsed = performance.now();
+    return true;
+  }
 
   protected armIdle(expireMs: number): void {
     if (expireMs <= 0) return;
@@ -223,18 +253,15 @@ abstract class IdleClose {
   }
 }
 
-class UdpSocket extends IdleClose implements Carrier {
-  readonly pending = new Map<number, Sent>();
+class UdpSocket extends CarrierBase {
   readonly slot: number;
   closed = false;
-  private readonly owner: UpstreamSockets;
   private readonly socket: dgram.Socket;
   /** Sends made before connect() completed (dgram refuses them until then). */
   private queue: Array<{ s: Sent; buf: Buffer; len: number }> | null = [];
 
   constructor(owner: UpstreamSockets, slot: number) {
-    super();
-    this.owner = owner;
+    super(owner);
     this.slot = slot;
     const u = owner.upstream;
     this.socket = dgram.createSocket({ type: u.host.includes(':') ? 'udp6' : 'udp4', lookup: literalLookup as unknown as dgram.SocketOptions['lookup'] });
@@ -267,14 +294,7 @@ class UdpSocket extends IdleClose implements Carrier {
   }
 
   send(s: Sent, buf: Buffer, len: number): void {
-    const id = this.freeId();
-    if (id < 0) return this.owner.later(s, `too many queries in flight to ${this.owner.upstream.name}`);
-    buf[2] = id >> 8;
-    buf[3] = id & 0xff;
-    s.id = id;
-    s.carrier = this;
-    this.pending.set(id, s);
-    this.lastUsed = performance.now();
+    if (!this.claim(s, buf)) return;
     if (this.queue !== null) this.queue.push({ s, buf, len });
     else this.write(s, buf, len);
   }
@@ -329,10 +349,8 @@ class UdpSocket extends IdleClose implements Carrier {
   }
 }
 
-class TcpConn extends IdleClose implements Carrier {
-  readonly pending = new Map<number, Sent>();
+class TcpConn extends CarrierBase {
   closed = false;
-  private readonly owner: UpstreamSockets;
   private readonly socket: net.Socket;
   private readonly tls: boolean;
   /** Answers received: a connection that answered before and then closes was a reused one. */
@@ -344,8 +362,7 @@ class TcpConn extends IdleClose implements Carrier {
   private error: string | null = null;
 
   constructor(owner: UpstreamSockets, tlsOptions: tls.ConnectionOptions | null) {
-    super();
-    this.owner = owner;
+    super(owner);
     this.tls = tlsOptions !== null;
     const u = owner.upstream;
     if (tlsOptions) {
@@ -386,16 +403,9 @@ class TcpConn extends IdleClose implements Carrier {
   }
 
   send(s: Sent, buf: Buffer, len: number): void {
-    const id = this.freeId();
-    if (id < 0) return this.owner.later(s, `too many queries in flight to ${this.owner.upstream.name}`);
+    if (!this.claim(s, buf)) return;
     buf[0] = len >> 8;
     buf[1] = len & 0xff;
-    buf[2] = id >> 8;
-    buf[3] = id & 0xff;
-    s.id = id;
-    s.carrier = this;
-    this.pending.set(id, s);
-    this.lastUsed = performance.now();
     // The stream may keep `buf` queued; the caller gives every attempt its own buffer.
     this.socket.write(buf.subarray(0, len + 2));
   }
