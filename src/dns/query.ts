@@ -2,6 +2,7 @@
 // buffer into one reusable object per worker. Nothing here allocates per query.
 import { CLASSIC_UDP_SIZE, FLAG_QR, HEADER_SIZE, OPCODE_QUERY, QTYPE, RCODE } from './constants.ts';
 import { FNV_OFFSET, FNV_PRIME, MAX_LABEL, MAX_NAME_WIRE } from './name.ts';
+import { skipName } from './message.ts';
 
 /** What the server should do with a packet after parsing. */
 export const PARSE_OK = 0;
@@ -67,15 +68,8 @@ export class Query {
  * it, or -1 when the record runs past `len`. Pointers are not followed, so loops cannot hang us.
  */
 function skipRecord(msg: Uint8Array, o: number, len: number): number {
-  for (;;) {
-    if (o >= len) return -1;
-    const l = msg[o]!;
-    if (l === 0) { o += 1; break; }
-    if ((l & 0xc0) === 0xc0) { o += 2; break; }
-    if ((l & 0xc0) !== 0) return -1; // 0x40/0x80 label types are obsolete (RFC 6891 5)
-    o += 1 + l;
-  }
-  if (o + 10 > len) return -1;
+  o = skipName(msg, o, len);
+  if (o < 0 || o + 10 > len) return -1;
   const rdlen = (msg[o + 8]! << 8) | msg[o + 9]!;
   o += 10 + rdlen;
   return o > len ? -1 : o;

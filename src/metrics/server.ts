@@ -122,6 +122,13 @@ export function attachServer(source: ServerSource): () => void {
 const workerOfBlock = new Map<SharedArrayBuffer, { index: number; slots: Float64Array }>();
 const goneQueries: number[] = [];
 
+/** `slot` of every live worker block added up per worker index, on top of `base`. */
+function perWorker(slot: number, base: readonly number[] = []): number[] {
+  const byIndex = [...base];
+  for (const { index, slots } of workerOfBlock.values()) byIndex[index] = (byIndex[index] ?? 0) + slots[slot]!;
+  return byIndex;
+}
+
 // Per worker index rather than per thread: a replacement (after a crash, or a reload's new
 // server) continues its index's count, so the counter never goes backwards.
 metrics.onPrometheus((prom, registry) => {
@@ -131,10 +138,8 @@ metrics.onPrometheus((prom, registry) => {
     labelNames: ['worker'],
     registers: [registry],
     collect() {
-      const byIndex = [...goneQueries];
-      for (const { index, slots } of workerOfBlock.values()) byIndex[index] = (byIndex[index] ?? 0) + slots[QUERIES_SLOT]!;
       this.reset();
-      byIndex.forEach((n, i) => {
+      perWorker(QUERIES_SLOT, goneQueries).forEach((n, i) => {
         if (n !== undefined) this.inc({ worker: String(i) }, n);
       });
     },
@@ -155,9 +160,7 @@ metrics.onPrometheus((prom, registry) => {
       registers: [registry],
       collect() {
         this.reset();
-        const byIndex: number[] = [];
-        for (const { index, slots } of workerOfBlock.values()) byIndex[index] = (byIndex[index] ?? 0) + slots[slot]!;
-        byIndex.forEach((n, i) => {
+        perWorker(slot).forEach((n, i) => {
           if (n !== undefined) this.set({ worker: String(i) }, n);
         });
       },

@@ -68,8 +68,10 @@ export abstract class SharedMetric {
     this.showZero = opts.showZero ?? (defaultShowZero || this.labelNames.length === 0);
   }
 
-  /** Slots per series. */
-  protected abstract get width(): number;
+  /** Slots per series: one for counters and gauges (a histogram has its buckets and sum). */
+  protected get width(): number {
+    return 1;
+  }
   /** A dead worker's gauge slots are dropped; its counter and histogram slots are folded into the primary's. */
   protected get isGauge(): boolean {
     return this.type === 'gauge';
@@ -159,7 +161,11 @@ export abstract class SharedMetric {
   /** Not supported (counters here only grow); present because prom-client's Registry may call it. */
   reset(): void {}
 
-  protected abstract values(labels: Record<string, string>, slots: number[], out: PromValue[]): void;
+  /** A counter's or gauge's value: the sum of its slots (a histogram shows its buckets instead). */
+  protected values(labels: Record<string, string>, slots: number[], out: PromValue[]): void {
+    const v = this.sum(slots, 0);
+    if (v !== 0 || this.showZero) out.push({ value: v, labels });
+  }
 
   protected sum(slots: number[], offset: number): number {
     let v = 0;
@@ -193,16 +199,9 @@ export class SharedCounter extends SharedMetric {
   constructor(store: SlotStore, opts: MetricOptions) {
     super(store, opts, false);
   }
-  protected get width(): number {
-    return 1;
-  }
   /** Counts on the primary (e.g. a health checker there); adds to what the workers count. */
   inc(slot: number, n = 1): void {
     this.store.add(slot, n);
-  }
-  protected values(labels: Record<string, string>, slots: number[], out: PromValue[]): void {
-    const v = this.sum(slots, 0);
-    if (v !== 0 || this.showZero) out.push({ value: v, labels });
   }
 }
 
@@ -211,16 +210,9 @@ export class SharedGauge extends SharedMetric {
   constructor(store: SlotStore, opts: MetricOptions) {
     super(store, opts, true);
   }
-  protected get width(): number {
-    return 1;
-  }
   /** The primary's part of the value (workers' values in the same slot are added to it). */
   set(slot: number, value: number): void {
     this.store.set(slot, value);
-  }
-  protected values(labels: Record<string, string>, slots: number[], out: PromValue[]): void {
-    const v = this.sum(slots, 0);
-    if (v !== 0 || this.showZero) out.push({ value: v, labels });
   }
 }
 
@@ -236,14 +228,14 @@ export class SharedHistogram extends SharedMetric {
     this.buckets = Float64Array.from(opts.buckets);
     this.le = [...opts.buckets.map(String), '+Inf'];
   }
-  protected get width(): number {
+  protected override get width(): number {
     return histogramWidth(this.buckets.length);
   }
   /** Observes on the primary. */
   observe(slot: number, value: number): void {
     observeInto(this.store.ownSlots, slot, this.buckets, value);
   }
-  protected values(labels: Record<string, string>, slots: number[], out: PromValue[]): void {
+  protected override values(labels: Record<string, string>, slots: number[], out: PromValue[]): void {
     const n = this.buckets.length;
     const counts = new Array<number>(n + 1);
     let count = 0;

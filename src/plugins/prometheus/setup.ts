@@ -103,7 +103,7 @@ export const prometheus: PluginDefinition = {
       responses: responses.grid([server, zoneLabels, [VIEW], RCODES, plugins]),
     };
     // coredns_plugin_enabled: every chain plugin of the block, per listen address and zone.
-    const enabledSeries = hosts.flatMap((h) => zones.flatMap((zone) => handlers.map((name) => ({ server: serverLabel(h, port, transport), zone, view: VIEW, name }))));
+    const enabledSeries = server.flatMap((label) => zones.flatMap((zone) => handlers.map((name) => ({ server: label, zone, view: VIEW, name }))));
     let release: (() => void) | null = null;
     const endpoint = new HttpEndpoint(addr, '/metrics', (_req, res) => {
       metrics.render().then(
