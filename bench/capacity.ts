@@ -35,13 +35,15 @@ import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import { startFakeApiServer, type RunningFakeApiServer } from '../test/fake-apiserver/index.ts';
 import { numberArg, parseCli } from './cli-args.ts';
+import { expandCpuList, parseCpuList, pin, unpin } from './cpu-affinity.ts';
 import { median, startTarget, stopTarget } from './compare.ts';
 import { freePort, readQueryFile, waitForDns, type QuerySpec } from './dnsutil.ts';
+import type { Pacing } from './loadgen-worker.ts';
 import { MAX_RATE_FLAGS, findMaxRate, mergeHistograms, parseMaxRateFlags, runLoad, summarize, type LatencySummaryMs, type LoadResult } from './loadgen.ts';
 import type { SearchResult } from './maxrate.ts';
 import { CATEGORY_HELP, DEFAULT_MIX, MIX_CATEGORIES, formatMix, formatMixQueries, mixQueries, parseMix, parseMixFile, type Mix, type MixCategory } from './mix.ts';
 import { corednsTarget, dnsmasqTarget, kdnsTarget, kubeDnsTarget, minimalTarget, peerCmdTarget, peerTarget, type RunningTarget, type TargetContext, type TargetSpec } from './peers.ts';
-import { renderHtml } from './report-html.ts';
+import { fixedRateText, renderHtml } from './report-html.ts';
 import { fileTimestamp, machineInfo, sourceState, type MachineInfo, type SourceState } from './run-info.ts';
 import { syntheticCluster, writeManifests, type SyntheticCluster } from './synthetic-cluster.ts';
 
@@ -92,6 +94,16 @@ export interface CapacityOptions {
   noSearch?: boolean;
   concurrency?: number;
   loadgenThreads?: number;
+  /**
+   * The fixed-rate run at this fraction of each target's max rate in the same round (e.g. 0.5 for
+   * the "p99 at half the maximum rate" bar) instead of at `rate`; needs the search.
+   */
+  rateOfMax?: number;
+  /** Open-loop send schedule of the trials and the fixed-rate run (bench/loadgen-worker.ts); default tick, or even when the generator has its own cores. */
+  pacing?: Pacing;
+  /** Cores for the servers under test and for the generator (bench/cpu-affinity.ts); default: not pinned. */
+  serverCpus?: string;
+  generatorCpus?: string;
   sockets?: number;
   timeoutMs?: number;
   /** Start-up cap per target, default 120 s. */
@@ -178,12 +190,16 @@ export interface CapacityReport {
   config: {
     rounds: number;
     rate: number;
+    /** Fixed-rate run at this fraction of each target's max rate (null: at `rate`). */
+    rateOfMax: number | null;
+    pacing: Pacing;
     duration: number;
     warmup: number;
     ceilings: { maxLoss: number; maxP99Ms: number };
     search: { minRate: number; maxRate: number; trialDuration: number; maxTrials: number; tolerance: number; probeDuration: number; enabled: boolean };
     concurrency: number;
     loadgenThreads: number;
+    cpus: { server: string | null; generator: string | null };
     sockets: number;
     timeoutMs: number;
     workers: number;
@@ -293,7 +309,7 @@ function makeTargets(o: { targets?: string[]; workers: number; coredns?: string;
 /** The shared upstream (bench/upstream-responder.ts) on a free loopback port. */
 export async function startUpstream(): Promise<{ address: string; stop(): Promise<void>; pid: number; kill(): void }> {
   const port = await freePort();
-  const r = startTarget({ name: 'upstream', argv: [process.execPath, 'bench/upstream-responder.ts', '--port', String(port), '--ttl', '30', '--rcvbuf', String(4 << 20)], shell: false, env: {} });
+  const r = startTarget({ name: 'upstream', argv: [process.execPath, 'bench/upstream-responder.ts', '--port', String(port), '--ttl', '30', '--rcvbuf', String(4 << 20)], shell: false, env: {}, helper: true });
   const abort = { aborted: false };
   void r.exited.then(() => (abort.aborted = true));
   if (!(await waitForDns({ host: '127.0.0.1', port, family: 4 }, 10_000, { name: 'upstream.example', type: 'A' }, abort))) {
@@ -307,12 +323,15 @@ export async function capacity(opts: CapacityOptions = {}): Promise<CapacityRepo
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const t0 = Date.now();
   const startedAt = new Date();
-  const workers = Math.max(1, Math.floor(opts.workers ?? os.availableParallelism()));
+  // kdnsN: a worker per core the servers may use.
+  const workers = Math.max(1, Math.floor(opts.workers ?? (opts.serverCpus ? expandCpuList(parseCpuList('--server-cpus', opts.serverCpus)).length : os.availableParallelism())));
   const zone = (opts.zone ?? 'cluster.local').replace(/\.$/, '');
   const mixFile = opts.mixFile ? parseMixFile(fs.readFileSync(opts.mixFile, 'utf8')) : undefined;
   const cfg: CapacityReport['config'] = {
     rounds: Math.max(1, Math.min(20, Math.floor(opts.rounds ?? 3))),
     rate: opts.rate ?? mixFile?.rate ?? 10_000,
+    rateOfMax: opts.rateOfMax ?? null,
+    pacing: opts.pacing ?? (opts.generatorCpus ? 'even' : 'tick'),
     duration: Math.min(120, opts.duration ?? 5),
     warmup: opts.warmup ?? 1,
     ceilings: { maxLoss: opts.maxLoss ?? 0.001, maxP99Ms: opts.maxP99Ms ?? 5 },
@@ -327,6 +346,7 @@ export async function capacity(opts: CapacityOptions = {}): Promise<CapacityRepo
     },
     concurrency: opts.concurrency ?? 32,
     loadgenThreads: opts.loadgenThreads ?? 1,
+    cpus: { server: opts.serverCpus ?? null, generator: opts.generatorCpus ?? null },
     sockets: opts.sockets ?? 16,
     timeoutMs: opts.timeoutMs ?? 1000,
     workers,
@@ -334,6 +354,9 @@ export async function capacity(opts: CapacityOptions = {}): Promise<CapacityRepo
     corednsBinary: opts.coredns ? path.resolve(opts.coredns) : null,
   };
   if (!(cfg.rate > 0)) throw new Error('rate must be > 0');
+  if (cfg.rateOfMax !== null && !(cfg.rateOfMax > 0 && cfg.rateOfMax <= 1)) throw new Error('--rate-of-max is a fraction in (0, 1]');
+  if (cfg.rateOfMax !== null && !cfg.search.enabled) throw new Error('--rate-of-max needs the max-rate search (drop --no-search)');
+  const cores = { server: opts.serverCpus && parseCpuList('--server-cpus', opts.serverCpus), generator: opts.generatorCpus && parseCpuList('--generator-cpus', opts.generatorCpus) };
   const targets = makeTargets({ targets: opts.targets, workers, coredns: opts.coredns, peers: opts.peers ?? [], peerCmds: opts.peerCmds ?? [] });
   if (targets.length === 0) throw new Error('no targets');
 
@@ -384,6 +407,7 @@ export async function capacity(opts: CapacityOptions = {}): Promise<CapacityRepo
   const commands = new Map<string, string>();
   const notes: string[] = [];
   try {
+    pin(cores);
     if (needApi) {
       api = await startFakeApiServer({});
       await api.client.bulk(cluster.objects as never[], { batch: 2000 });
@@ -405,6 +429,7 @@ export async function capacity(opts: CapacityOptions = {}): Promise<CapacityRepo
       sockets: cfg.sockets,
       timeoutMs: cfg.timeoutMs,
       concurrency: cfg.concurrency,
+      pacing: cfg.pacing,
       queries,
     };
     for (let round = 1; round <= cfg.rounds; round++) {
@@ -448,8 +473,9 @@ export async function capacity(opts: CapacityOptions = {}): Promise<CapacityRepo
             log(`  max rate ${m.rate} q/s (${m.limitedBy})${probe ? `, closed loop ${probe.qps} q/s` : ''}`);
             await new Promise((r) => setTimeout(r, 300));
           }
+          const rate = cfg.rateOfMax !== null && rec.search ? Math.max(1, Math.round(cfg.rateOfMax * rec.search.rate)) : cfg.rate;
           const before = await scrapeWorkers(current.metricsUrl);
-          const fixed = await runLoad({ ...load, server: current.address, pid, extraPids, rate: cfg.rate, duration: cfg.duration, warmup: cfg.warmup });
+          const fixed = await runLoad({ ...load, server: current.address, pid, extraPids, rate, duration: cfg.duration, warmup: cfg.warmup });
           const after = await scrapeWorkers(current.metricsUrl);
           if (current.exited()) throw new Error(`exited during the fixed-rate run: ${current.logs().slice(-300)}`);
           rec.fixed = fixed;
@@ -457,7 +483,7 @@ export async function capacity(opts: CapacityOptions = {}): Promise<CapacityRepo
           rec.ok = true;
           const l = fixed.latencyMs;
           log(
-            `  at ${cfg.rate} q/s: answered ${fixed.qps}/s, p50 ${l.p50} p99 ${l.p99} ms, loss ${(fixed.loss * 100).toFixed(3)}%, cpu ${fixed.target?.cpuUsPerQuery ?? '–'} µs/q${rec.workers ? `, per worker ${Object.values(rec.workers.perWorker).join('/')}` : ''}`,
+            `  at ${rate} q/s: answered ${fixed.qps}/s, p50 ${l.p50} p99 ${l.p99} ms, loss ${(fixed.loss * 100).toFixed(3)}%, cpu ${fixed.target?.cpuUsPerQuery ?? '–'} µs/q${rec.workers ? `, per worker ${Object.values(rec.workers.perWorker).join('/')}` : ''}`,
           );
         } catch (err) {
           const msg = err instanceof Error ? err.message : String(err);
@@ -473,6 +499,7 @@ export async function capacity(opts: CapacityOptions = {}): Promise<CapacityRepo
       }
     }
   } finally {
+    unpin();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await upstream?.stop();
@@ -480,15 +507,15 @@ export async function capacity(opts: CapacityOptions = {}): Promise<CapacityRepo
     if (!opts.keep) fs.rmSync(dir, { recursive: true, force: true });
   }
 
-  const summary = targets.map((t) => summarizeTarget(t, commands.get(t.name) ?? '', runs, failed.get(t.name), mixInfo.expectedRcodes, cfg.rate));
+  const summary = targets.map((t) => summarizeTarget(t, commands.get(t.name) ?? '', runs, failed.get(t.name), mixInfo.expectedRcodes));
   const ratios = ratioRows(targets, runs);
   if (!opts.coredns) notes.push('CoreDNS was not measured: no binary was given (--coredns PATH).');
-  if (runs.some((r) => r.fixed?.generatorLag)) notes.push(`The generator could not send ${cfg.rate} q/s in some runs (generatorLag): add --loadgen-threads or lower --rate.`);
+  if (runs.some((r) => r.fixed?.generatorLag)) notes.push(`The generator could not send ${fixedRateText(cfg)} in some runs (generatorLag): add --loadgen-threads or lower --rate.`);
   if (summary.some((s) => s.maxRate?.limitedBy.includes('generator'))) notes.push('Some max-rate searches were limited by the generator, not the server (limitedBy = generator).');
   if (summary.some((s) => s.maxRate?.limitedBy.includes('max-rate'))) notes.push('Some targets passed at --max-rate: their capacity is higher than reported.');
   const wrong = summary.filter((s) => s.clusterDns && s.fixed?.rcodeMatch === false).map((s) => s.name);
   if (wrong.length) notes.push(`RCODE shares differ from the mix's expectation for: ${wrong.join(', ')} (see the table).`);
-  if (machineInfo().cpus <= 2) notes.push('On 2 CPUs the load generator shares the cores with the server: compare ratios from the same run, not absolute numbers.');
+  if (machineInfo().cpus <= 2 && !cfg.cpus.server) notes.push('On 2 CPUs the load generator shares the cores with the server: compare ratios from the same run, not absolute numbers.');
 
   const outFile = path.resolve(opts.out ?? path.join(BENCH_DIR, 'out', `capacity-${fileTimestamp(startedAt)}.json`));
   const htmlFile = opts.html === false ? null : outFile.replace(/\.json$/, '') + '.html';
@@ -528,7 +555,6 @@ function summarizeTarget(
   runs: RunRecord[],
   error: string | undefined,
   expected: Record<string, number> | null,
-  rate: number,
 ): TargetSummary {
   const mine = runs.filter((r) => r.target === t.name && r.ok);
   const searches = mine.filter((r) => r.search).map((r) => r.search!);
@@ -553,7 +579,7 @@ function summarizeTarget(
       rcodeMatch = [...keys].every((k) => Math.abs((expected[k] ?? 0) - (rcodeShares[k] ?? 0)) <= 0.02);
     }
     fixedSum = {
-      offered: rate,
+      offered: Math.round(median(fixed.map((f) => f.offeredQps ?? 0))),
       qpsMedian: Math.round(median(fixed.map((f) => f.qps))),
       latencyMs,
       sent,
@@ -654,14 +680,16 @@ function renderMarkdown(r: CapacityReport): string {
     `Cluster: ${r.cluster.services} services (${r.cluster.headless} headless), ${r.cluster.endpoints} endpoints, ${r.cluster.namespaces} namespaces (seed ${r.cluster.options.seed}); kdns reads it from ${c.source === 'api' ? 'the fake API server' : 'manifests'}. Mix: ${r.mix.spec ?? `query file ${r.mix.queriesFile}`} (${r.mix.queries} queries${r.mix.expectedRcodes ? `; expected ${fmtRcodes(r.mix.expectedRcodes)}` : ''}).`,
   );
   L.push(
-    `${c.rounds} interleaved round(s). ${c.search.enabled ? `Max rate: open-loop trials of ${c.search.trialDuration} s, loss ≤ ${(c.ceilings.maxLoss * 100).toFixed(2)}%, p99 ≤ ${c.ceilings.maxP99Ms} ms, ${c.search.minRate}–${c.search.maxRate} q/s, ≤ ${c.search.maxTrials} trials` : 'No max-rate search'}. Fixed rate: ${c.rate} q/s for ${c.duration} s. Generator: ${c.loadgenThreads} thread(s) × ${c.sockets} sockets${c.search.enabled && c.search.probeDuration > 0 ? `; closed-loop probe ${c.concurrency} outstanding` : ''}.`,
+    `${c.rounds} interleaved round(s). ${c.search.enabled ? `Max rate: open-loop trials of ${c.search.trialDuration} s, loss ≤ ${(c.ceilings.maxLoss * 100).toFixed(2)}%, p99 ≤ ${c.ceilings.maxP99Ms} ms, ${c.search.minRate}–${c.search.maxRate} q/s, ≤ ${c.search.maxTrials} trials` : 'No max-rate search'}. Fixed rate: ${fixedRateText(c)} for ${c.duration} s, ${c.pacing} pacing. Generator: ${c.loadgenThreads} thread(s) × ${c.sockets} sockets${c.cpus.server || c.cpus.generator ? ` (cores: servers ${c.cpus.server ?? 'any'}, generator ${c.cpus.generator ?? 'any'})` : ''}${c.search.enabled && c.search.probeDuration > 0 ? `; closed-loop probe ${c.concurrency} outstanding` : ''}.`,
   );
   L.push('');
-  L.push(`| target | max rate q/s (median, min–max) | closed loop q/s | at ${c.rate} q/s: p50 ms | p90 | p99 | p99.9 | loss | CPU µs/query | RCODEs |`);
-  L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  // At a fraction of each target's max rate the targets ran at different rates: show them.
+  const atRate = c.rateOfMax !== null;
+  L.push(`| target | max rate q/s (median, min–max) | closed loop q/s | ${atRate ? `at ${fixedRateText(c)}: q/s | p50 ms` : `at ${fixedRateText(c)}: p50 ms`} | p90 | p99 | p99.9 | loss | CPU µs/query | RCODEs |`);
+  L.push(`|---|---:|---:|${atRate ? '---:|' : ''}---:|---:|---:|---:|---:|---:|---|`);
   for (const s of r.summary) {
     if (!s.ok) {
-      L.push(`| ${s.name} | failed: ${(s.error ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ').slice(0, 160)} | | | | | | | | |`);
+      L.push(`| ${s.name} | failed: ${(s.error ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ').slice(0, 160)} | | | | | | | | |${atRate ? ' |' : ''}`);
       continue;
     }
     const m = s.maxRate;
@@ -669,7 +697,7 @@ function renderMarkdown(r: CapacityReport): string {
     const lim = m ? [...new Set(m.limitedBy.filter((x) => x !== 'converged' && x !== 'trials'))] : [];
     const rc = f ? `${fmtRcodes(f.rcodeShares)}${f.rcodeMatch === true ? ' ✓' : f.rcodeMatch === false ? ' ✗' : ''}` : '';
     L.push(
-      `| ${s.name} | ${m ? `${m.median} (${m.min}–${m.max})${lim.length ? ` [${lim.join(', ')}]` : ''}` : '–'} | ${s.closedQps ? s.closedQps.median : '–'} | ${f ? f.latencyMs.p50 : '–'} | ${f ? f.latencyMs.p90 : '–'} | ${f ? f.latencyMs.p99 : '–'} | ${f ? f.latencyMs.p999 : '–'} | ${f ? `${(f.loss * 100).toFixed(3)}%` : '–'} | ${f?.cpuUsPerQuery ?? '–'} | ${rc} |`,
+      `| ${s.name} | ${m ? `${m.median} (${m.min}–${m.max})${lim.length ? ` [${lim.join(', ')}]` : ''}` : '–'} | ${s.closedQps ? s.closedQps.median : '–'} | ${atRate ? `${f ? f.offered : '–'} | ` : ''}${f ? f.latencyMs.p50 : '–'} | ${f ? f.latencyMs.p90 : '–'} | ${f ? f.latencyMs.p99 : '–'} | ${f ? f.latencyMs.p999 : '–'} | ${f ? `${(f.loss * 100).toFixed(3)}%` : '–'} | ${f?.cpuUsPerQuery ?? '–'} | ${rc} |`,
     );
   }
   if (r.ratios.length) {
@@ -704,7 +732,7 @@ const USAGE = `usage: node bench/capacity.ts [options]
 targets:
   --targets LIST        minimal,kdns1,kdnsN,kdns<K>,kube-dns,dnsmasq,coredns,<peer names>
                         (default minimal,kdns1,kdnsN,kube-dns + coredns and peers when given)
-  --workers N           N of kdnsN (default: CPUs)
+  --workers N           N of kdnsN (default: CPUs, or the cores of --server-cpus)
   --coredns PATH        a CoreDNS binary: adds target coredns (cluster from the fake API server)
   --peer NAME=HOST:PORT[,pid=PID]      a server already running on loopback (repeatable)
   --peer-cmd 'NAME=CMD'  started per run (sh -c); substitutes {port} {upstream} (HOST:PORT)
@@ -726,7 +754,13 @@ load:
   --min-rate Q --max-rate Q --trial-duration SEC (2) --max-trials N (8) --tolerance X (0.05)
   --probe-duration SEC  closed-loop probe seeding the search (default 1; 0 = none)
   --no-search           fixed rate only
+  --rate-of-max F       the fixed-rate run at F × each target's max rate of the same round
+                        instead of --rate (0.5: the p99 at half the maximum rate)
+  --pacing P            open-loop schedule: tick (what is due every 1 ms, bursts), even
+                        (1/rate apart) or poisson; default tick, even with --generator-cpus
   --concurrency N --loadgen-threads N --sockets N --timeout MS
+  --server-cpus LIST --generator-cpus LIST   pin the servers and the generator to their own cores
+                        (taskset core lists, e.g. 0 and 1, or 0-7 and 8-15; default: not pinned)
 output:
   --out FILE.json       default bench/out/capacity-<time>.json; the HTML goes beside it
   --no-html  --keep (keep the scratch dir)  --json (print the JSON report)
@@ -753,6 +787,8 @@ export async function capacityCli(argv: string[] = process.argv.slice(2)): Promi
       count: { type: 'string' },
       rounds: { type: 'string' },
       rate: { type: 'string' },
+      'rate-of-max': { type: 'string' },
+      pacing: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       ...MAX_RATE_FLAGS,
@@ -760,6 +796,8 @@ export async function capacityCli(argv: string[] = process.argv.slice(2)): Promi
       'no-search': { type: 'boolean' },
       concurrency: { type: 'string' },
       'loadgen-threads': { type: 'string' },
+      'server-cpus': { type: 'string' },
+      'generator-cpus': { type: 'string' },
       sockets: { type: 'string' },
       timeout: { type: 'string' },
       out: { type: 'string' },
@@ -788,6 +826,8 @@ export async function capacityCli(argv: string[] = process.argv.slice(2)): Promi
     count: numberArg(values.count),
     rounds: numberArg(values.rounds),
     rate: numberArg(values.rate),
+    rateOfMax: numberArg(values['rate-of-max']),
+    pacing: values.pacing as Pacing | undefined,
     duration: numberArg(values.duration),
     warmup: numberArg(values.warmup),
     ...parseMaxRateFlags(values, numberArg),
@@ -795,6 +835,8 @@ export async function capacityCli(argv: string[] = process.argv.slice(2)): Promi
     noSearch: values['no-search'],
     concurrency: numberArg(values.concurrency),
     loadgenThreads: numberArg(values['loadgen-threads']),
+    serverCpus: values['server-cpus'],
+    generatorCpus: values['generator-cpus'],
     sockets: numberArg(values.sockets),
     timeoutMs: numberArg(values.timeout),
     out: values.out,

@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { affinity, pinnedArgv } from './cpu-affinity.ts';
 import { numberArg, parseCli } from './cli-args.ts';
 import { freePort, readQueryFile, waitForDns } from './dnsutil.ts';
 import type { QuerySpec } from './dnsutil.ts';
@@ -90,6 +91,8 @@ export interface TargetDef {
   argv: string[];
   shell: boolean;
   env: Record<string, string>;
+  /** A helper (upstream, API server) runs on the generator's cores when pinned; default: a server under test. */
+  helper?: boolean;
 }
 
 const KNOWN_TARGETS = ['minimal', 'minimalN', 'kdns1', 'kdnsN'];
@@ -137,9 +140,8 @@ export function startTarget(t: TargetDef): Running {
   const env: NodeJS.ProcessEnv = { ...process.env, ...t.env };
   // Make sure `node` in a --kdns-cmd means this Node (24), not an older system one.
   env.PATH = `${path.dirname(process.execPath)}${path.delimiter}${env.PATH ?? ''}`;
-  const child = t.shell
-    ? spawn('/bin/sh', ['-c', `exec ${t.argv[0]}`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(t.argv[0]!, t.argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = pinnedArgv(t.helper ? affinity.generator : affinity.server, t.shell ? ['/bin/sh', '-c', `exec ${t.argv[0]}`] : t.argv);
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   const keep = (d: Buffer): void => {
     tail = (tail + d.toString()).slice(-2000);

@@ -22,12 +22,26 @@ export interface WorkerConfig {
   concurrency: number;
   /** Open loop: queries per second offered by this thread (0 = closed loop). */
   rate: number;
+  /** Open loop: how sends are spread in time (see Pacing). */
+  pacing: Pacing;
   timeoutMs: number;
   /** Bound on measured queries sent by this thread (Infinity = none). */
   maxQueries: number;
   /** unique: the name starts with UNIQUE_PLACEHOLDER, overwritten per query with a fresh label. */
   queries: { wire: Uint8Array; qend: number; unique: boolean }[];
 }
+
+/**
+ * Open-loop send schedule.
+ * - `tick`: every millisecond, whatever is due (bursts of rate/1000 queries). Cheap: the thread
+ *   sleeps between ticks, so it suits a generator sharing cores with the server; but the server
+ *   sees a burst each millisecond, and the last query of a burst waits for the rest.
+ * - `even`: one query every 1/rate s, the thread spinning between sends (setImmediate, so replies
+ *   are still read as they come). Takes a whole core per generator thread.
+ * - `poisson`: as `even`, with exponential gaps (independent arrivals, as from many clients).
+ */
+export type Pacing = 'tick' | 'even' | 'poisson';
+export const PACINGS: readonly Pacing[] = ['tick', 'even', 'poisson'];
 
 /** First label of names in `unique` mode: 1 thread character + 9 counter characters. */
 export const UNIQUE_PLACEHOLDER = 'u0000000000';
@@ -280,26 +294,45 @@ function run(cfg: WorkerConfig, ready: () => Promise<GoMessage>): Promise<Worker
     maybeDone();
   }
 
-  // Open loop: send whatever is due every millisecond. Bursts are capped per
-  // tick so that replies keep being read between bursts; anything not sent stays
-  // due, so a generator that cannot keep up shows as sent < offered.
+  // Open loop: the schedule is fixed in advance by the rate and the pacing; anything not sent when
+  // due stays due (bursts capped per turn so that replies keep being read), so a generator that
+  // cannot keep up shows as sent < offered.
   let openTimer: NodeJS.Timeout | undefined;
   function startOpenLoop(): void {
     const t0 = performance.now();
     const perMs = cfg.rate / 1000;
     const burstCap = Math.max(16, Math.ceil(perMs * 2));
-    let scheduled = 0;
-    openTimer = setInterval(() => {
+    if (cfg.pacing === 'tick') {
+      let scheduled = 0;
+      openTimer = setInterval(() => {
+        if (!sending) return;
+        const now = performance.now();
+        const due = Math.floor((now - t0) * perMs) - scheduled;
+        const n = due > burstCap ? burstCap : due;
+        for (let i = 0; i < n; i++) {
+          scheduled++;
+          if (!sendOne() && !sending) break;
+        }
+        if (now >= sendEnd) stopSending(now);
+      }, 1);
+      return;
+    }
+    const meanGapMs = 1 / perMs;
+    const poisson = cfg.pacing === 'poisson';
+    // Exponential gaps with mean 1/rate: -ln(U) / rate, U in (0, 1].
+    const gap = (): number => (poisson ? -Math.log(1 - Math.random()) * meanGapMs : meanGapMs);
+    let next = t0 + gap();
+    const turn = (): void => {
       if (!sending) return;
       const now = performance.now();
-      const due = Math.floor((now - t0) * perMs) - scheduled;
-      const n = due > burstCap ? burstCap : due;
-      for (let i = 0; i < n; i++) {
-        scheduled++;
+      for (let n = 0; next <= now && n < burstCap; n++) {
+        next += gap();
         if (!sendOne() && !sending) break;
       }
       if (now >= sendEnd) stopSending(now);
-    }, 1);
+      if (sending) setImmediate(turn);
+    };
+    setImmediate(turn);
   }
 
   return (async () => {

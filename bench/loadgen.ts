@@ -18,7 +18,8 @@ import type { QuerySpec } from './dnsutil.ts';
 import { UNIQUE_PLACEHOLDER } from './loadgen-worker.ts';
 import { searchMaxRate } from './maxrate.ts';
 import type { SearchOptions, SearchResult, TrialMeasure } from './maxrate.ts';
-import type { GoMessage, WorkerConfig, WorkerResult } from './loadgen-worker.ts';
+import { PACINGS } from './loadgen-worker.ts';
+import type { GoMessage, Pacing, WorkerConfig, WorkerResult } from './loadgen-worker.ts';
 
 /** A query name written `{unique}.rest` is sent with a fresh first label each time. */
 const UNIQUE_LABEL = '{unique}.';
@@ -38,6 +39,8 @@ export interface LoadOptions {
   concurrency?: number;
   /** Open loop: offered queries/s in total across threads; disables closed loop. */
   rate?: number;
+  /** Open loop: how sends are spread in time, default `tick` (see Pacing in loadgen-worker.ts). */
+  pacing?: Pacing;
   /** A query unanswered after this many ms counts as a timeout, default 1000. */
   timeoutMs?: number;
   /** Seconds of unmeasured warmup before the window, default 1. */
@@ -78,6 +81,8 @@ export interface LoadResult {
   socketsPerThread: number;
   concurrencyPerThread: number | null;
   offeredQps: number | null;
+  /** Open loop: the send schedule; null in closed loop. */
+  pacing: Pacing | null;
   queryCount: number;
   /** Measured window in seconds: from end of warmup to the last measured answer. */
   windowS: number;
@@ -162,6 +167,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const timeoutMs = clampInt(opts.timeoutMs, 1000, 1, 30_000, 'timeout');
   const rate = opts.rate ?? 0;
   if (rate < 0 || !Number.isFinite(rate)) throw new Error('rate must be >= 0');
+  const pacing = opts.pacing ?? 'tick';
+  if (!PACINGS.includes(pacing)) throw new Error(`pacing is one of ${PACINGS.join(', ')}`);
   const concurrency = clampInt(opts.concurrency, 32, 1, 16384, 'concurrency');
   const maxQueries = opts.maxQueries !== undefined ? clampInt(opts.maxQueries, 0, 1, Number.MAX_SAFE_INTEGER, 'max-queries') : Infinity;
 
@@ -190,6 +197,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       sockets,
       concurrency,
       rate: rate > 0 ? rate / threads : 0,
+      pacing,
       timeoutMs,
       maxQueries: maxQueries === Infinity ? Infinity : split(maxQueries, threads, i),
       queries,
@@ -270,6 +278,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     socketsPerThread: sockets,
     concurrencyPerThread: rate > 0 ? null : concurrency,
     offeredQps: rate > 0 ? rate : null,
+    pacing: rate > 0 ? pacing : null,
     queryCount: queries.length,
     windowS: Math.round(windowS * 1000) / 1000,
     sent,
@@ -410,7 +419,7 @@ function round2(x: number): number {
 export function formatResult(r: LoadResult): string {
   const l = r.latencyMs;
   const lines = [
-    `server ${r.server}  mode ${r.mode}${r.mode === 'open' ? ` offered ${r.offeredQps} qps` : ` concurrency ${r.concurrencyPerThread}/thread`}  threads ${r.threads}x${r.socketsPerThread} sockets  queries ${r.queryCount}`,
+    `server ${r.server}  mode ${r.mode}${r.mode === 'open' ? ` offered ${r.offeredQps} qps, ${r.pacing} pacing` : ` concurrency ${r.concurrencyPerThread}/thread`}  threads ${r.threads}x${r.socketsPerThread} sockets  queries ${r.queryCount}`,
     `window ${r.windowS.toFixed(2)} s  sent ${r.sent}  answered ${r.answered}  timeouts ${r.timeouts} (loss ${(r.loss * 100).toFixed(3)}%)`,
     `qps ${r.qps} answered (${r.sentQps} sent)`,
     `latency ms  p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}  mean ${l.mean}`,
@@ -436,6 +445,8 @@ const USAGE = `usage: node bench/loadgen.ts --server 127.0.0.1:1053 [options]
   --max-queries N    stop after N measured queries
   --concurrency N    closed loop: outstanding queries per thread (default 32)
   --rate QPS         open loop: total offered rate (disables --concurrency)
+  --pacing P         open loop: tick (default: what is due, every 1 ms), even (1/rate apart) or
+                     poisson (random gaps); even and poisson spin a core per thread
   --timeout MS       unanswered after MS = timeout/loss (default 1000)
   --warmup SEC       unmeasured warmup (default 1)
   --queries FILE     dnsperf query file ("name TYPE" per line, # comments)
@@ -464,6 +475,7 @@ async function cli(): Promise<void> {
       'max-queries': { type: 'string' },
       concurrency: { type: 'string' },
       rate: { type: 'string' },
+      pacing: { type: 'string' },
       timeout: { type: 'string' },
       warmup: { type: 'string' },
       queries: { type: 'string' },
@@ -496,6 +508,7 @@ async function cli(): Promise<void> {
     edns: values.edns,
     unique: values.unique,
     pid: num(values.pid),
+    pacing: values.pacing as Pacing | undefined,
   };
   if (values['find-max-rate']) {
     const search = parseMaxRateFlags(values, num);

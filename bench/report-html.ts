@@ -14,6 +14,11 @@ import type { CapacityReport, TargetSummary } from './capacity.ts';
 
 // ---- helpers ----
 
+/** How the fixed-rate run's rate was chosen, for headings: `20000 q/s` or `0.5 × max rate`. */
+export function fixedRateText(c: Pick<CapacityReport['config'], 'rate' | 'rateOfMax'>): string {
+  return c.rateOfMax !== null ? `${c.rateOfMax} × max rate` : `${c.rate} q/s`;
+}
+
 export function esc(s: unknown): string {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
@@ -130,7 +135,7 @@ function axisLabels(f: Frame, xLabel: string, yLabel: string): string {
 export function percentilePlot(r: CapacityReport, col: Record<string, string>): string {
   const f = FRAME;
   const series = r.summary.filter((s) => s.fixed && s.fixed.curve.length > 0);
-  const title = `Latency by percentile at ${r.config.rate} q/s (fixed rate, all rounds merged)`;
+  const title = `Latency by percentile at ${fixedRateText(r.config)} (fixed rate, all rounds merged)`;
   if (!series.length) return `<p class="na">${esc(title)}: no data.</p>`;
   const X = (p: number): number => Math.log10(1 / Math.max(1e-7, 1 - p / 100));
   const xMin = X(50);
@@ -290,7 +295,7 @@ export function maxRatePlot(r: CapacityReport, col: Record<string, string>): str
 
 /** Per-worker share of kdns's queries during the fixed-rate runs (kdns_worker_queries_total). */
 export function workerPlot(r: CapacityReport, col: Record<string, string>): string {
-  const title = `kdns per-worker share of queries at ${r.config.rate} q/s (kdns_worker_queries_total, all rounds)`;
+  const title = `kdns per-worker share of queries at ${fixedRateText(r.config)} (kdns_worker_queries_total, all rounds)`;
   const kdns = r.summary.filter((s) => s.isKdns);
   if (!kdns.length) return `<p class="na">${esc(title)}: no kdns target.</p>`;
   const rows: { label: string; share: number | null; colour: string; n: number }[] = [];
@@ -331,7 +336,7 @@ export function workerPlot(r: CapacityReport, col: Record<string, string>): stri
 const ratio = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${x.toFixed(2)}×`);
 
 function summaryTable(r: CapacityReport, col: Record<string, string>): string {
-  const head = ['target', 'max rate q/s<br>(median, min–max)', 'closed loop q/s', `at ${r.config.rate} q/s:<br>answered/s`, 'p50 ms', 'p90', 'p99', 'p99.9', 'max', 'loss', 'CPU µs/query', 'RCODEs'];
+  const head = ['target', 'max rate q/s<br>(median, min–max)', 'closed loop q/s', `at ${fixedRateText(r.config)}:<br>answered/s`, 'p50 ms', 'p90', 'p99', 'p99.9', 'max', 'loss', 'CPU µs/query', 'RCODEs'];
   let h = `<table><thead><tr>${head.map((x) => `<th${x === 'RCODEs' ? ' class="l"' : ''}>${x}</th>`).join('')}</tr></thead><tbody>`;
   for (const s of r.summary) {
     const sw = `<span class="sw" style="background:${col[s.name]}"></span>`;
@@ -412,7 +417,7 @@ export function renderHtml(r: CapacityReport): string {
 <h1>${esc(title)}</h1>
 <p class="meta">Machine: ${r.machine.cpus} CPUs (${esc(r.machine.model)}), ${r.machine.memMiB} MiB, Linux ${esc(r.machine.kernel)}, Node ${esc(r.machine.node)}. kdns ${esc(r.source.commit)}${r.source.dirtySrcFiles ? ` + ${r.source.dirtySrcFiles} uncommitted files` : ''}. Wall time ${r.wallS} s.<br>
 Cluster: ${r.cluster.services} services (${r.cluster.headless} headless, ${r.cluster.dualStack} dual-stack), ${r.cluster.endpoints} endpoints (${r.cluster.notReady} not ready), ${r.cluster.namespaces} namespaces, seed ${r.cluster.options.seed}; kdns reads it from ${c.source === 'api' ? 'the fake API server' : 'manifests'}.<br>
-${c.rounds} interleaved round(s), order rotated each round. ${c.search.enabled ? `Max-rate search: ${c.search.probeDuration > 0 ? `a ${c.search.probeDuration} s closed-loop probe (${c.concurrency} outstanding per generator thread), then ` : ''}open-loop trials of ${c.search.trialDuration} s, ceilings loss ≤ ${(c.ceilings.maxLoss * 100).toFixed(2)}% and p99 ≤ ${c.ceilings.maxP99Ms} ms, ${c.search.minRate}–${c.search.maxRate} q/s, ≤ ${c.search.maxTrials} trials, tolerance ${c.search.tolerance * 100}%.` : 'No max-rate search.'} Fixed rate ${c.rate} q/s for ${c.duration} s (+${c.warmup} s warm-up). Generator: ${c.loadgenThreads} thread(s) × ${c.sockets} UDP sockets, timeout ${c.timeoutMs} ms.</p>
+${c.rounds} interleaved round(s), order rotated each round. ${c.search.enabled ? `Max-rate search: ${c.search.probeDuration > 0 ? `a ${c.search.probeDuration} s closed-loop probe (${c.concurrency} outstanding per generator thread), then ` : ''}open-loop trials of ${c.search.trialDuration} s, ceilings loss ≤ ${(c.ceilings.maxLoss * 100).toFixed(2)}% and p99 ≤ ${c.ceilings.maxP99Ms} ms, ${c.search.minRate}–${c.search.maxRate} q/s, ≤ ${c.search.maxTrials} trials, tolerance ${c.search.tolerance * 100}%.` : 'No max-rate search.'} Fixed rate ${fixedRateText(c)} for ${c.duration} s (+${c.warmup} s warm-up), ${c.pacing} pacing. Generator: ${c.loadgenThreads} thread(s) × ${c.sockets} UDP sockets, timeout ${c.timeoutMs} ms.</p>
 ${r.notes.length ? `<ul class="notes">${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
 <h2>Summary</h2>
 ${summaryTable(r, col)}

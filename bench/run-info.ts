@@ -31,7 +31,7 @@ export function machineInfo(): MachineInfo {
   } catch {
     // not Linux: os.cpus() it is
   }
-  return { cpus: os.availableParallelism(), model, kernel: os.release(), node: process.version, memMiB: Math.round(os.totalmem() / 1048576) };
+  return { cpus: os.cpus().length, model, kernel: os.release(), node: process.version, memMiB: Math.round(os.totalmem() / 1048576) };
 }
 
 export function sourceState(): SourceState {

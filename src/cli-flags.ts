@@ -8,6 +8,7 @@ export interface Flags {
   quiet: boolean;
   workers: number | null;
   tcpMaxConns: number | null;
+  workerYoungMb: number | null;
   pidfile: string | null;
   help: boolean;
 }
@@ -19,17 +20,19 @@ export const USAGE = `Usage: kdns [flags]
   -dns.port N       port for server blocks that name none (default 53; demo: 1053)
   -workers N        worker threads answering queries (default: available CPUs)
   -tcp.maxconns N   open TCP connections each worker accepts (default 1024)
+  -worker.young-mb N  V8 young generation of each worker, in MiB (default 3: short GC pauses;
+                    0: V8's own sizing)
   -quiet            print nothing at start-up
   -pidfile FILE     write the process ID to FILE
   -plugins          list the plugins and exit
   -version          print the version and exit
 `;
 
-const VALUE_FLAGS = new Set(['conf', 'dns.port', 'workers', 'pidfile', 'tcp.maxconns']);
+const VALUE_FLAGS = new Set(['conf', 'dns.port', 'workers', 'pidfile', 'tcp.maxconns', 'worker.young-mb']);
 const BOOL_FLAGS = new Set(['version', 'plugins', 'quiet', 'help', 'h']);
 
 export function parseFlags(argv: string[]): Flags {
-  const f: Flags = { conf: null, dnsPort: null, version: false, plugins: false, quiet: false, workers: null, tcpMaxConns: null, pidfile: null, help: false };
+  const f: Flags = { conf: null, dnsPort: null, version: false, plugins: false, quiet: false, workers: null, tcpMaxConns: null, workerYoungMb: null, pidfile: null, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('-') || arg === '-' || arg === '--') throw new FlagError(`unexpected argument '${arg}'`);
@@ -66,6 +69,9 @@ export function parseFlags(argv: string[]): Flags {
         break;
       case 'tcp.maxconns':
         f.tcpMaxConns = intFlag(name, value, 1, 1_000_000);
+        break;
+      case 'worker.young-mb':
+        f.workerYoungMb = intFlag(name, value, 0, 1024);
         break;
     }
   }

@@ -69,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
     workers: flags.workers ?? availableParallelism(),
     testHooks: process.env.KDNS_TEST_HOOKS === '1',
     tcp: flags.tcpMaxConns !== null ? { maxConnections: flags.tcpMaxConns } : {},
+    youngGenerationMb: flags.workerYoungMb ?? undefined,
   };
   /** The server answering now; a reload replaces it. */
   let server = new DnsServer(plan, serverOptions);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runLoad } from '../bench/loadgen.ts';
+import type { Pacing } from '../bench/loadgen-worker.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -85,4 +86,42 @@ test('loadgen: names written {unique}.rest get a fresh first label per query, ot
   assert.equal(new Set(unique).size, 200, 'every {unique} name differs');
   assert.ok(unique.every((n) => /^u[0-9a-z]{10}\.miss\.example\.net$/.test(n)), unique[0]);
   assert.deepEqual([...new Set(fixed)], ['hit.example.net']);
+});
+
+test('loadgen pacing: tick sends a burst each millisecond, even spreads the sends, poisson spaces them at random', { timeout: 30_000 }, async (t) => {
+  const dgram = await import('node:dgram');
+  // A responder that notes when each query arrived.
+  let arrivals: number[] = [];
+  const sock = dgram.createSocket('udp4');
+  sock.on('message', (msg, rinfo) => {
+    arrivals.push(performance.now());
+    const out = Buffer.from(msg);
+    out[2] = out[2]! | 0x80;
+    sock.send(out, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  t.after(() => sock.close());
+  const rate = 4000; // 250 µs apart on average; 4 per tick
+  const gapsOf = async (pacing: Pacing): Promise<{ median: number; small: number; cv: number }> => {
+    arrivals = [];
+    const r = await runLoad({ server: `127.0.0.1:${sock.address().port}`, duration: 1, warmup: 0, rate, pacing, qname: 'x.example' });
+    assert.equal(r.pacing, pacing);
+    assert.ok(r.sent >= rate * 0.9 && r.sent <= rate * 1.1, `${pacing}: sent ${r.sent} in 1 s at ${rate}/s`);
+    assert.equal(r.answered, r.sent);
+    const gaps = arrivals.slice(1).map((a, i) => (a - arrivals[i]!) * 1000).sort((a, b) => a - b);
+    const mean = gaps.reduce((s, g) => s + g, 0) / gaps.length;
+    const sd = Math.sqrt(gaps.reduce((s, g) => s + (g - mean) ** 2, 0) / gaps.length);
+    return { median: gaps[gaps.length >> 1]!, small: gaps.filter((g) => g < 40).length / gaps.length, cv: sd / mean };
+  };
+  const tick = await gapsOf('tick');
+  const even = await gapsOf('even');
+  const poisson = await gapsOf('poisson');
+  const seen = JSON.stringify({ tick, even, poisson });
+  // tick: 4 back to back, then ~1 ms of nothing; even: ~250 µs apart; poisson: exponential gaps
+  // (a share 1 - e^(-40/250) = 15 % under 40 µs, the median 250 ln 2 = 173 µs).
+  assert.ok(tick.small > 0.5, `tick sends in bursts: ${seen}`);
+  assert.ok(even.small < 0.1 && even.median > 150 && even.median < 350, `even spreads the sends: ${seen}`);
+  assert.ok(poisson.small > 0.06 && poisson.small < 0.4 && poisson.median > 100 && poisson.median < 250, `poisson: ${seen}`);
+  assert.ok(poisson.cv > even.cv + 0.3, `poisson gaps vary more than even ones: ${seen}`);
+  await assert.rejects(runLoad({ server: `127.0.0.1:${sock.address().port}`, duration: 1, rate, pacing: 'bursty' as Pacing }), /pacing is one of tick, even, poisson/);
 });

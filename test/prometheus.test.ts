@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { TcpConnection, encodeQuery, udpQuery, udpRaw } from './helpers/dns-client.ts';
 import { decodeReply } from './helpers/decode.ts';
-import { type RunningServer, freePort, startServer } from './helpers/server-process.ts';
+import { type RunningServer, freePort, runCli, startServer } from './helpers/server-process.ts';
+import { runLoad } from '../bench/loadgen.ts';
 import { parseCorefile } from '../src/corefile/index.ts';
 import { buildPlan } from '../src/config/plan.ts';
 import { SlotStore } from '../src/metrics/store.ts';
@@ -239,7 +240,7 @@ describe('prometheus (real CLI, 2 workers)', () => {
     const perWorker = m.series('kdns_worker_queries_total');
     assert.deepEqual(perWorker.map((x) => x.labels.worker).sort(), ['0', '1']);
     assert.equal(perWorker.reduce((n, x) => n + x.value, 0), 21 + 3 + 4 + 2);
-    for (const name of ['kdns_worker_heap_used_bytes', 'kdns_worker_heap_total_bytes', 'kdns_worker_external_memory_bytes']) {
+    for (const name of ['kdns_worker_heap_used_bytes', 'kdns_worker_heap_total_bytes', 'kdns_worker_heap_young_bytes', 'kdns_worker_external_memory_bytes']) {
       const mem = m.series(name);
       assert.deepEqual(mem.map((x) => x.labels.worker).sort(), ['0', '1'], name);
       for (const x of mem) assert.ok(x.value > 100_000 && x.value < 2 ** 31, `${name} ${x.value}`);
@@ -391,5 +392,45 @@ describe('prometheus: several bind addresses, and queries no zone matches', () =
     } finally {
       assert.equal(await s.stop(), 0);
     }
+  });
+});
+
+describe('-worker.young-mb: the V8 young generation of each worker', () => {
+  // The gauge is sampled every 5 s; V8 grows a worker's new space under sustained traffic
+  // (to 16 MiB at ~100k q/s) unless the flag caps it. Both servers get the same load.
+  test('capped at 3 MiB by default (new space 2 MiB), V8 grows it with 0', { timeout: 60_000 }, async () => {
+    const corefile = (metricsPort: number): string => `.:{PORT} {
+    bind 127.0.0.1
+    prometheus 127.0.0.1:${metricsPort}
+    records example.test {
+        www 60 IN A 192.0.2.1
+    }
+}
+`;
+    const runs = await Promise.all(
+      [[], ['-worker.young-mb', '0']].map(async (args) => {
+        const metricsPort = await freePort();
+        const s = await startServer(corefile(metricsPort), { workers: 1, args });
+        return { s, metricsPort };
+      }),
+    );
+    try {
+      for (const { s } of runs) {
+        const r = await runLoad({ server: `127.0.0.1:${s.port}`, qname: 'www.example.test', duration: 1.5, warmup: 0, concurrency: 64 });
+        assert.ok(r.answered > 10_000, `answered ${r.answered}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5500));
+      const young = await Promise.all(runs.map(async ({ metricsPort }) => (await scrape(metricsPort)).byKey.get('kdns_worker_heap_young_bytes{worker="0"}')));
+      assert.ok(young[0] !== undefined && young[0] <= 2 * 2 ** 20, `capped: ${young[0]}`);
+      assert.ok(young[1] !== undefined && young[1] > 2 * 2 ** 20, `V8's sizing: ${young[1]}`);
+    } finally {
+      for (const { s } of runs) assert.equal(await s.stop(), 0);
+    }
+  });
+
+  test('a value out of range is a flag error', async () => {
+    const r = await runCli(['-worker.young-mb', '2048']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /invalid value '2048' for -worker\.young-mb: want a number from 0 to 1024/);
   });
 });

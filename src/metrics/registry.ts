@@ -6,7 +6,7 @@
 import type { Registry } from 'prom-client';
 import { SlotStore } from './store.ts';
 import { type HistogramOptions, type MetricOptions, SharedCounter, SharedGauge, SharedHistogram, type SharedMetric } from './shared.ts';
-import { EXTERNAL_SLOT, HEAP_TOTAL_SLOT, HEAP_USED_SLOT, PANICS_SLOT, QUERIES_SLOT } from './worker.ts';
+import { EXTERNAL_SLOT, HEAP_TOTAL_SLOT, HEAP_USED_SLOT, HEAP_YOUNG_SLOT, PANICS_SLOT, QUERIES_SLOT } from './worker.ts';
 
 export type PromClient = typeof import('prom-client');
 /** Registers plain prom-client metrics (primary-only, computed at scrape time) on `registry`. */
@@ -29,7 +29,7 @@ export class MetricsRegistry {
     if (this.panics.series() !== PANICS_SLOT) throw new Error('coredns_panics_total must be slot 0');
     // Shown per worker (src/metrics/server.ts), so it is not a labelled series of one metric.
     if (this.store.alloc(1, false) !== QUERIES_SLOT) throw new Error('the per-worker query count must be slot 1');
-    if (this.store.alloc(3, true) !== HEAP_USED_SLOT || EXTERNAL_SLOT !== 3 || HEAP_TOTAL_SLOT !== 4) throw new Error('the per-worker memory gauges must be slots 2 to 4');
+    if (this.store.alloc(4, true) !== HEAP_USED_SLOT || EXTERNAL_SLOT !== 3 || HEAP_TOTAL_SLOT !== 4 || HEAP_YOUNG_SLOT !== 5) throw new Error('the per-worker memory gauges must be slots 2 to 5');
   }
 
   counter(opts: MetricOptions): SharedCounter {

@@ -5,7 +5,7 @@ import { H_GENERATION } from '../table/layout.ts';
 import type { TableWriter } from '../table/writer.ts';
 import { VERSION } from '../version.ts';
 import { metrics } from './registry.ts';
-import { EXTERNAL_SLOT, HEAP_TOTAL_SLOT, HEAP_USED_SLOT, PANICS_SLOT, QUERIES_SLOT } from './worker.ts';
+import { EXTERNAL_SLOT, HEAP_TOTAL_SLOT, HEAP_USED_SLOT, HEAP_YOUNG_SLOT, PANICS_SLOT, QUERIES_SLOT } from './worker.ts';
 
 /** What a running DnsServer shows in the metrics. */
 export interface ServerSource {
@@ -151,6 +151,7 @@ metrics.onPrometheus((prom, registry) => {
   for (const [name, help, slot] of [
     ['kdns_worker_heap_used_bytes', 'V8 heap in use by each worker thread, sampled every 5 s.', HEAP_USED_SLOT],
     ['kdns_worker_heap_total_bytes', 'V8 heap reserved by each worker thread (in use and free), sampled every 5 s.', HEAP_TOTAL_SLOT],
+    ['kdns_worker_heap_young_bytes', "V8 new space (young generation) of each worker thread, sampled every 5 s: a scavenge's pause grows with it (-worker.young-mb).", HEAP_YOUNG_SLOT],
     ['kdns_worker_external_memory_bytes', 'Memory outside the V8 heap (Buffers) held by each worker thread, sampled every 5 s.', EXTERNAL_SLOT],
   ] as const) {
     new prom.Gauge({

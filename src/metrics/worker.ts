@@ -4,6 +4,8 @@
 // threads per query and nothing is allocated. Slot numbers come from the plugin's setup, which
 // declared its series on the primary (src/metrics/README.md). Imports nothing from prom-client.
 
+import v8 from 'node:v8';
+
 /** `coredns_panics_total`: the one slot the runtime itself writes (a plugin threw). */
 export const PANICS_SLOT = 0;
 
@@ -22,6 +24,8 @@ export const HEAP_USED_SLOT = 2;
 export const EXTERNAL_SLOT = 3;
 /** The heap V8 has reserved (used + free pages): what the thread's heap costs in RSS. */
 export const HEAP_TOTAL_SLOT = 4;
+/** V8's new space (the young generation's semi-space in use): it sets how long a scavenge takes (-worker.young-mb). */
+export const HEAP_YOUNG_SLOT = 5;
 const HEAP_SAMPLE_MS = 5000;
 
 /** Samples this thread's memory into its block now and every few seconds; returns a stop function. */
@@ -31,6 +35,7 @@ export function sampleMemory(slots: Float64Array): () => void {
     slots[HEAP_USED_SLOT] = m.heapUsed;
     slots[EXTERNAL_SLOT] = m.external;
     slots[HEAP_TOTAL_SLOT] = m.heapTotal;
+    for (const sp of v8.getHeapSpaceStatistics()) if (sp.space_name === 'new_space') slots[HEAP_YOUNG_SLOT] = sp.space_size;
   };
   sample();
   const timer = setInterval(sample, HEAP_SAMPLE_MS);

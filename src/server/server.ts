@@ -17,10 +17,21 @@ export interface ServerOptions {
   out?: (text: string) => void;
   err?: (text: string) => void;
   tcp?: Partial<{ maxConnections: number; idleTimeoutMs: number }>;
+  /** V8 young generation of each worker in MiB (0: V8's own sizing); default WORKER_YOUNG_GENERATION_MB. */
+  youngGenerationMb?: number;
 }
 
 const WORKER_MODULE = new URL('../../workers/dns-worker.ts', import.meta.url).href;
 const RESTART_DELAY_MS = 100;
+/**
+ * A scavenge stops the worker for a time that grows with the young generation: mostly sweeping
+ * the ArrayBuffer of every datagram received since the last one. Left to itself V8 grows a
+ * worker's young generation to 16 MiB semi-spaces after the table load, and each scavenge then
+ * stops it for ~1.5 ms; capped at 3 MiB (1 MiB semi-spaces) a scavenge takes ~0.2 ms, three times
+ * a second becomes thirty, and the p99 at half the maximum rate halves at the same throughput
+ * (bench/RESULTS.md, "worker young generation").
+ */
+export const WORKER_YOUNG_GENERATION_MB = 3;
 /** RFC 7766 6.2.3 leaves the idle timeout to the server; CoreDNS uses 10 s. */
 const DEFAULT_TCP = { maxConnections: 1024, idleTimeoutMs: 10_000 };
 
@@ -53,6 +64,7 @@ export class DnsServer {
       out: opts.out ?? ((t) => process.stdout.write(t)),
       err: opts.err ?? ((t) => process.stderr.write(t)),
       tcp: { ...DEFAULT_TCP, ...opts.tcp },
+      youngGenerationMb: opts.youngGenerationMb ?? WORKER_YOUNG_GENERATION_MB,
     };
   }
 
@@ -87,6 +99,7 @@ export class DnsServer {
       idleTimeout: 2 ** 31 - 1,
       // Piscina's 'sync' atomics park idle threads in Atomics.wait; ours are never idle.
       atomics: 'disabled',
+      resourceLimits: this.opts.youngGenerationMb > 0 ? { maxYoungGenerationSizeMb: this.opts.youngGenerationMb } : {},
     });
     const started: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {

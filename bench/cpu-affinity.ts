@@ -1,0 +1,85 @@
+// CPU pinning for bench runs: the servers on some cores, the load generator on the others, so
+// that on a small machine a latency tail measures the server and not the two fighting for a core.
+// Linux only, through util-linux's `taskset` (children inherit the mask across fork and exec, and
+// new threads inherit their creator's, so pinning a process before it starts threads pins them all).
+
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+
+export interface Affinity {
+  /** Cores for the servers under test (and their children), e.g. `0` or `0-7`. */
+  server?: string;
+  /** Cores for this process (the load generator's threads) and the helpers it starts (upstream, API server). */
+  generator?: string;
+}
+
+/** What this run pins; read by startTarget (bench/compare.ts). Empty: nothing is pinned. */
+export const affinity: Affinity = {};
+
+/** `0`, `0-3`, `0,2,4-7`: validated against the cores this machine has; returns the list as given. */
+export function parseCpuList(flag: string, list: string): string {
+  const cores = os.cpus().length;
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(list)) throw new Error(`${flag} ${list}: expected a core list such as 0, 0-3 or 0,2,4-7`);
+  for (const part of list.split(',')) {
+    const [a, b = a] = part.split('-').map(Number) as [number, number?];
+    if (a > b! || b! >= cores) throw new Error(`${flag} ${list}: this machine has cores 0-${cores - 1}`);
+  }
+  return list;
+}
+
+/** The cores of a list, expanded (`0,2-3` -> [0, 2, 3]). */
+export function expandCpuList(list: string): number[] {
+  const out: number[] = [];
+  for (const part of list.split(',')) {
+    const [a, b = a] = part.split('-').map(Number) as [number, number?];
+    for (let c = a; c <= b!; c++) out.push(c);
+  }
+  return out;
+}
+
+function requireTaskset(): void {
+  try {
+    execFileSync('taskset', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('CPU pinning needs taskset (util-linux): apt-get install util-linux');
+  }
+}
+
+/**
+ * Sets the run's pinning: the generator list is applied to this process at once (all its current
+ * threads, so the load generator's worker threads started later inherit it); the server list
+ * is applied by startTarget to every server it starts.
+ */
+export function pin(a: Affinity): void {
+  if (!a.server && !a.generator) return;
+  requireTaskset();
+  if (a.server && a.generator) {
+    const s = new Set(expandCpuList(a.server));
+    const shared = expandCpuList(a.generator).filter((c) => s.has(c));
+    if (shared.length) throw new Error(`--server-cpus and --generator-cpus share core(s) ${shared.join(',')}`);
+  }
+  if (a.generator) {
+    // `pid N's current affinity list: 0,1`
+    const now = execFileSync('taskset', ['-c', '-p', String(process.pid)], { encoding: 'utf8' });
+    original = now.slice(now.lastIndexOf(':') + 1).trim();
+    execFileSync('taskset', ['-a', '-p', '-c', a.generator, String(process.pid)], { stdio: 'ignore' });
+  }
+  affinity.server = a.server;
+  affinity.generator = a.generator;
+}
+
+/** This process's cores before pin() narrowed them. */
+let original: string | undefined;
+
+/** Undoes pin(): this process back on its former cores, servers started from now on unpinned. */
+export function unpin(): void {
+  if (original) execFileSync('taskset', ['-a', '-p', '-c', original, String(process.pid)], { stdio: 'ignore' });
+  original = undefined;
+  affinity.server = undefined;
+  affinity.generator = undefined;
+}
+
+/** argv that starts `argv` on the given cores (taskset execs it: the pid stays the child's). */
+export function pinnedArgv(cpus: string | undefined, argv: string[]): string[] {
+  return cpus ? ['taskset', '-c', cpus, ...argv] : argv;
+}
