@@ -42,7 +42,7 @@ import type { Pacing } from './loadgen-worker.ts';
 import { MAX_RATE_FLAGS, findMaxRate, mergeHistograms, parseMaxRateFlags, runLoad, summarize, type LatencySummaryMs, type LoadResult } from './loadgen.ts';
 import type { SearchResult } from './maxrate.ts';
 import { CATEGORY_HELP, DEFAULT_MIX, MIX_CATEGORIES, formatMix, formatMixQueries, mixQueries, parseMix, parseMixFile, type Mix, type MixCategory } from './mix.ts';
-import { corednsTarget, dnsmasqTarget, kdnsTarget, kubeDnsTarget, minimalTarget, peerCmdTarget, peerTarget, type RunningTarget, type TargetContext, type TargetSpec } from './peers.ts';
+import { corednsTarget, dnsmasqTarget, kdnsTarget, kdnsVariantTarget, kubeDnsTarget, minimalTarget, peerCmdTarget, peerTarget, type RunningTarget, type TargetContext, type TargetSpec } from './peers.ts';
 import { fixedRateText, renderHtml } from './report-html.ts';
 import { fileTimestamp, machineInfo, sourceState, type MachineInfo, type SourceState } from './run-info.ts';
 import { syntheticCluster, writeManifests, type SyntheticCluster } from './synthetic-cluster.ts';
@@ -73,6 +73,8 @@ export interface CapacityOptions {
   peers?: string[];
   /** `NAME=command with {port}` */
   peerCmds?: string[];
+  /** `NAME=FLAGS`: kdns with more command-line flags, as a target of its own (A/B of a setting). */
+  kdnsVariants?: string[];
   /** Where kdns reads the cluster from, default manifests. */
   source?: 'manifests' | 'api';
   rounds?: number;
@@ -281,8 +283,8 @@ export function percentileCurve(h: hdr.Histogram): [number, number][] {
   return pts;
 }
 
-function makeTargets(o: { targets?: string[]; workers: number; coredns?: string; peers: string[]; peerCmds: string[] }): TargetSpec[] {
-  const peers = o.peers.map(peerTarget);
+function makeTargets(o: { targets?: string[]; workers: number; coredns?: string; peers: string[]; peerCmds: string[]; kdnsVariants: string[] }): TargetSpec[] {
+  const peers = [...o.peers.map(peerTarget), ...o.kdnsVariants.map(kdnsVariantTarget)];
   const peerCmds = o.peerCmds.map(peerCmdTarget);
   const names = o.targets ?? ['minimal', 'kdns1', 'kdnsN', 'kube-dns', ...(o.coredns ? ['coredns'] : []), ...peers.map((p) => p.name), ...peerCmds.map((p) => p.name)];
   const out: TargetSpec[] = [];
@@ -357,7 +359,7 @@ export async function capacity(opts: CapacityOptions = {}): Promise<CapacityRepo
   if (cfg.rateOfMax !== null && !(cfg.rateOfMax > 0 && cfg.rateOfMax <= 1)) throw new Error('--rate-of-max is a fraction in (0, 1]');
   if (cfg.rateOfMax !== null && !cfg.search.enabled) throw new Error('--rate-of-max needs the max-rate search (drop --no-search)');
   const cores = { server: opts.serverCpus && parseCpuList('--server-cpus', opts.serverCpus), generator: opts.generatorCpus && parseCpuList('--generator-cpus', opts.generatorCpus) };
-  const targets = makeTargets({ targets: opts.targets, workers, coredns: opts.coredns, peers: opts.peers ?? [], peerCmds: opts.peerCmds ?? [] });
+  const targets = makeTargets({ targets: opts.targets, workers, coredns: opts.coredns, peers: opts.peers ?? [], peerCmds: opts.peerCmds ?? [], kdnsVariants: opts.kdnsVariants ?? [] });
   if (targets.length === 0) throw new Error('no targets');
 
   // Cluster, query list.
@@ -737,6 +739,8 @@ targets:
   --peer NAME=HOST:PORT[,pid=PID]      a server already running on loopback (repeatable)
   --peer-cmd 'NAME=CMD'  started per run (sh -c); substitutes {port} {upstream} (HOST:PORT)
                         {upstream_host} {upstream_port} {manifests} {hosts} {dnsmasq_conf} {api} {dir}
+  --kdns-variant 'NAME=FLAGS'   kdns (1 worker) with more flags, a target of its own (repeatable),
+                        e.g. 'kdns1-young0=-worker.young-mb 0' to A/B a setting
   --source manifests|api   where kdns reads the cluster (default manifests)
 cluster and queries:
   --services N --endpoints N [--namespaces N] [--seed 1]   (default 1000 / 10000)
@@ -776,6 +780,7 @@ export async function capacityCli(argv: string[] = process.argv.slice(2)): Promi
       coredns: { type: 'string' },
       peer: { type: 'string', multiple: true },
       'peer-cmd': { type: 'string', multiple: true },
+      'kdns-variant': { type: 'string', multiple: true },
       source: { type: 'string' },
       services: { type: 'string' },
       endpoints: { type: 'string' },
@@ -815,6 +820,7 @@ export async function capacityCli(argv: string[] = process.argv.slice(2)): Promi
     coredns: values.coredns,
     peers: values.peer,
     peerCmds: values['peer-cmd'],
+    kdnsVariants: values['kdns-variant'],
     source: values.source as 'manifests' | 'api' | undefined,
     services: numberArg(values.services),
     endpoints: numberArg(values.endpoints),

@@ -160,11 +160,12 @@ export function clusterCorefile(o: { port: number; zone: string; upstream: strin
 `;
 }
 
-export function kdnsTarget(name: string, workers: number): TargetSpec {
+/** kdns with `workers` workers; `extraArgs` go after the standard flags (a later flag wins). */
+export function kdnsTarget(name: string, workers: number, extraArgs: string[] = []): TargetSpec {
   return {
     name,
     kind: 'kdns',
-    description: `kdns -workers ${workers}: kubernetes (manifests or API) + forward + cache 30 + prometheus + loadbalance`,
+    description: `kdns -workers ${workers}${extraArgs.length ? ` ${extraArgs.join(' ')}` : ''}: kubernetes (manifests or API) + forward + cache 30 + prometheus + loadbalance`,
     isKdns: true,
     clusterDns: true,
     needsApi: false,
@@ -178,13 +179,22 @@ export function kdnsTarget(name: string, workers: number): TargetSpec {
         file,
         clusterCorefile({ port, zone: ctx.zone, upstream: ctx.upstream, metricsPort, ...(api ? { apiUrl: ctx.apiUrl! } : { manifests: ctx.manifestsDir }) }),
       );
-      const argv = [process.execPath, 'bin/kdns.js', '-conf', file, '-workers', String(workers), '-quiet'];
+      const argv = [process.execPath, 'bin/kdns.js', '-conf', file, '-workers', String(workers), '-quiet', ...extraArgs];
       if (!fs.existsSync(path.join(ROOT, 'bin', 'kdns.js'))) throw new Error('bin/kdns.js not found');
       const r = startTarget({ name, argv, shell: false, env: {} });
       await waitReady(r, port, ctx.startTimeoutMs);
       return running(name, r, port, nodeCmd(argv), `http://127.0.0.1:${metricsPort}/metrics`);
     },
   };
+}
+
+/** `--kdns-variant 'NAME=FLAGS'`: kdns (1 worker unless FLAGS say -workers) with more command-line flags, for A/B runs of a setting. */
+export function kdnsVariantTarget(spec: string): TargetSpec {
+  const eq = spec.indexOf('=');
+  const name = eq > 0 ? spec.slice(0, eq).trim() : '';
+  const args = eq > 0 ? spec.slice(eq + 1).trim().split(/\s+/).filter(Boolean) : [];
+  if (!/^[A-Za-z0-9_.-]+$/.test(name) || args.length === 0) throw new Error(`--kdns-variant ${spec}: expected NAME=FLAGS, e.g. 'kdns1-young0=-worker.young-mb 0'`);
+  return kdnsTarget(name, 1, args);
 }
 
 export function corednsTarget(bin: string, name = 'coredns'): TargetSpec {
