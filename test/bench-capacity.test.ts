@@ -11,7 +11,7 @@ import { encodeQuery as encodeBenchQuery } from '../bench/dnsutil.ts';
 import { findMaxRate, mergeHistograms } from '../bench/loadgen.ts';
 import { searchMaxRate, type TrialMeasure } from '../bench/maxrate.ts';
 import { DEFAULT_MIX, MIX_CATEGORIES, NAMED_MIXES, mixQueries, parseMix, parseMixFile, type MixQuery } from '../bench/mix.ts';
-import { dnsmasqTarget, kdnsTarget, kubeDnsTarget, reverseName, standinRecords, unboundLocalData, type RunningTarget, type TargetContext } from '../bench/peers.ts';
+import { dnsmasqTarget, kdnsTarget, kdnsVariantTarget, kubeDnsTarget, reverseName, standinRecords, unboundLocalData, type RunningTarget, type TargetContext } from '../bench/peers.ts';
 import { renderHtml } from '../bench/report-html.ts';
 import { apportion, syntheticCluster, writeManifests } from '../bench/synthetic-cluster.ts';
 import { udpQuery, type Reply } from './helpers/dns-client.ts';
@@ -334,4 +334,12 @@ test('capacity.ts --server-cpus/--generator-cpus: the servers run on their cores
   const far = spawnSync(process.execPath, ['bench/capacity.ts', '--server-cpus', '0-999'], { cwd: path.resolve(import.meta.dirname, '..'), encoding: 'utf8', timeout: 20_000 });
   assert.equal(far.status, 1);
   assert.match(far.stderr, /--server-cpus 0-999: this machine has cores 0-/);
+});
+
+test('--kdns-variant NAME=FLAGS: a kdns target with more flags (1 worker unless they say otherwise); bad specs are refused', () => {
+  const v = kdnsVariantTarget('kdns1-young0=-worker.young-mb 0');
+  assert.equal(v.name, 'kdns1-young0');
+  assert.equal(v.isKdns, true);
+  assert.match(v.description, /^kdns -workers 1 -worker\.young-mb 0: /);
+  for (const bad of ['kdns1-young0', '=-workers 2', 'a b=-workers 2', 'x=']) assert.throws(() => kdnsVariantTarget(bad), /expected NAME=FLAGS/, bad);
 });
