@@ -4,7 +4,6 @@
 // new threads inherit their creator's, so pinning a process before it starts threads pins them all).
 
 import { execFileSync } from 'node:child_process';
-import os from 'node:os';
 
 export interface Affinity {
   /** Cores for the servers under test (and their children), e.g. `0` or `0-7`. */
@@ -16,15 +15,25 @@ export interface Affinity {
 /** What this run pins; read by startTarget (bench/compare.ts). Empty: nothing is pinned. */
 export const affinity: Affinity = {};
 
-/** `0`, `0-3`, `0,2,4-7`: validated against the cores this machine has; returns the list as given. */
+/** `0`, `0-3`, `0,2,4-7`: validated against the cores this process may run on; returns the list as given. */
 export function parseCpuList(flag: string, list: string): string {
-  const cores = os.cpus().length;
   if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(list)) throw new Error(`${flag} ${list}: expected a core list such as 0, 0-3 or 0,2,4-7`);
   for (const part of list.split(',')) {
     const [a, b = a] = part.split('-').map(Number) as [number, number?];
-    if (a > b! || b! >= cores) throw new Error(`${flag} ${list}: this machine has cores 0-${cores - 1}`);
+    if (a > b!) throw new Error(`${flag} ${list}: ${part} is not a range`);
   }
+  const allowed = allowedCpus();
+  const outside = expandCpuList(list).filter((c) => !allowed.includes(c));
+  if (outside.length) throw new Error(`${flag} ${list}: this process may run on cores ${allowed.join(',')} only (not ${outside.join(',')})`);
   return list;
+}
+
+/** The cores this process may run on (its affinity mask, which a container's cpuset narrows). */
+export function allowedCpus(): number[] {
+  requireTaskset();
+  // `pid N's current affinity list: 0-3,6`
+  const line = execFileSync('taskset', ['-c', '-p', String(process.pid)], { encoding: 'utf8' });
+  return expandCpuList(line.slice(line.lastIndexOf(':') + 1).trim());
 }
 
 /** The cores of a list, expanded (`0,2-3` -> [0, 2, 3]). */
@@ -59,9 +68,7 @@ export function pin(a: Affinity): void {
     if (shared.length) throw new Error(`--server-cpus and --generator-cpus share core(s) ${shared.join(',')}`);
   }
   if (a.generator) {
-    // `pid N's current affinity list: 0,1`
-    const now = execFileSync('taskset', ['-c', '-p', String(process.pid)], { encoding: 'utf8' });
-    original = now.slice(now.lastIndexOf(':') + 1).trim();
+    original = allowedCpus().join(',');
     execFileSync('taskset', ['-a', '-p', '-c', a.generator, String(process.pid)], { stdio: 'ignore' });
   }
   affinity.server = a.server;

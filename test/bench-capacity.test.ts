@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { allowedCpus, expandCpuList } from '../bench/cpu-affinity.ts';
 import { capacity, parseWorkerQueries, percentileCurve, startUpstream, type CapacityReport } from '../bench/capacity.ts';
 import { encodeQuery as encodeBenchQuery } from '../bench/dnsutil.ts';
 import { findMaxRate, mergeHistograms } from '../bench/loadgen.ts';
@@ -302,25 +303,28 @@ test('capacity.ts end to end: a tiny run writes JSON and a self-contained HTML r
 });
 
 test('capacity.ts --server-cpus/--generator-cpus: the servers run on their cores, the generator on its own; --rate-of-max runs at a share of each max rate', { timeout: 90_000 }, async (t) => {
-  if (os.cpus().length < 2) return t.skip('needs 2 cores');
+  // The cores this process may use (a container's cpuset can narrow them): the first for the server, the rest for the generator.
+  const cores = allowedCpus();
+  if (cores.length < 2) return t.skip('needs 2 cores');
+  const serverCpu = String(cores[0]);
+  const generatorCpus = cores.slice(1).join(',');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-capacity-pin-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const seen = path.join(dir, 'affinity.txt');
   const out = path.join(dir, 'report.json');
   // A peer that writes its own cores and those of its parent (the capacity process) before serving.
   const probe = `probe=sh -c 'taskset -c -p $$ > ${seen}; taskset -c -p $PPID >> ${seen}; exec node bench/minimal-responder.ts --port {port}'`;
-  const last = os.cpus().length - 1;
-  const args = ['bench/capacity.ts', '--targets', 'probe', '--peer-cmd', probe, '--server-cpus', '0', '--generator-cpus', `1-${last}`,
+  const args = ['bench/capacity.ts', '--targets', 'probe', '--peer-cmd', probe, '--server-cpus', serverCpu, '--generator-cpus', generatorCpus,
     '--services', '10', '--endpoints', '40', '--count', '100', '--rounds', '1', '--rate-of-max', '0.5', '--duration', '0.5', '--warmup', '0.2',
     '--trial-duration', '0.3', '--max-trials', '3', '--probe-duration', '0.3', '--min-rate', '500', '--max-rate', '4000', '--max-p99', '20', '--max-loss', '0.01',
     '--out', out, '--no-html'];
   const { spawnSync } = await import('node:child_process');
   const run = spawnSync(process.execPath, args, { cwd: path.resolve(import.meta.dirname, '..'), encoding: 'utf8', timeout: 80_000 });
   assert.equal(run.status, 0, run.stderr);
-  const lists = fs.readFileSync(seen, 'utf8').trim().split('\n').map((l) => l.slice(l.lastIndexOf(':') + 1).trim());
-  assert.deepEqual(lists, ['0', last === 1 ? '1' : `1-${last}`], 'server on core 0, the generator on the rest');
+  const lists = fs.readFileSync(seen, 'utf8').trim().split('\n').map((l) => expandCpuList(l.slice(l.lastIndexOf(':') + 1).trim()).join(','));
+  assert.deepEqual(lists, [serverCpu, generatorCpus], 'the server on its core, the generator on the rest');
   const r = JSON.parse(fs.readFileSync(out, 'utf8')) as CapacityReport;
-  assert.deepEqual(r.config.cpus, { server: '0', generator: `1-${last}` });
+  assert.deepEqual(r.config.cpus, { server: serverCpu, generator: generatorCpus });
   assert.equal(r.config.pacing, 'even', 'a generator with its own cores spreads its sends');
   assert.equal(r.config.rateOfMax, 0.5);
   const s = r.summary[0]!;
@@ -328,12 +332,12 @@ test('capacity.ts --server-cpus/--generator-cpus: the servers run on their cores
   assert.equal(s.fixed.offered, Math.round(s.maxRate.median / 2), 'the fixed-rate run at half the max rate');
   assert.match(r.markdown, /at 0\.5 × max rate: q\/s/);
   // Bad core lists are refused before anything starts.
-  const bad = spawnSync(process.execPath, ['bench/capacity.ts', '--server-cpus', '0', '--generator-cpus', '0', '--rounds', '1'], { cwd: path.resolve(import.meta.dirname, '..'), encoding: 'utf8', timeout: 20_000 });
+  const bad = spawnSync(process.execPath, ['bench/capacity.ts', '--server-cpus', serverCpu, '--generator-cpus', serverCpu, '--rounds', '1'], { cwd: path.resolve(import.meta.dirname, '..'), encoding: 'utf8', timeout: 20_000 });
   assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /--server-cpus and --generator-cpus share core\(s\) 0/);
+  assert.match(bad.stderr, new RegExp(`--server-cpus and --generator-cpus share core\\(s\\) ${serverCpu}`));
   const far = spawnSync(process.execPath, ['bench/capacity.ts', '--server-cpus', '0-999'], { cwd: path.resolve(import.meta.dirname, '..'), encoding: 'utf8', timeout: 20_000 });
   assert.equal(far.status, 1);
-  assert.match(far.stderr, /--server-cpus 0-999: this machine has cores 0-/);
+  assert.match(far.stderr, /--server-cpus 0-999: this process may run on cores [\d,]+ only \(not /);
 });
 
 test('--kdns-variant NAME=FLAGS: a kdns target with more flags (1 worker unless they say otherwise); bad specs are refused', () => {
