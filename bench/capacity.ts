@@ -38,7 +38,7 @@ import { numberArg, parseCli } from './cli-args.ts';
 import { expandCpuList, parseCpuList, pin, unpin } from './cpu-affinity.ts';
 import { median, startTarget, stopTarget } from './compare.ts';
 import { freePort, readQueryFile, waitForDns, type QuerySpec } from './dnsutil.ts';
-import type { Pacing } from './loadgen-worker.ts';
+import { PACINGS, type Pacing } from './loadgen-worker.ts';
 import { MAX_RATE_FLAGS, findMaxRate, mergeHistograms, parseMaxRateFlags, runLoad, summarize, type LatencySummaryMs, type LoadResult } from './loadgen.ts';
 import type { SearchResult } from './maxrate.ts';
 import { CATEGORY_HELP, DEFAULT_MIX, MIX_CATEGORIES, formatMix, formatMixQueries, mixQueries, parseMix, parseMixFile, type Mix, type MixCategory } from './mix.ts';
@@ -356,6 +356,7 @@ export async function capacity(opts: CapacityOptions = {}): Promise<CapacityRepo
     corednsBinary: opts.coredns ? path.resolve(opts.coredns) : null,
   };
   if (!(cfg.rate > 0)) throw new Error('rate must be > 0');
+  if (!PACINGS.includes(cfg.pacing)) throw new Error(`--pacing is one of ${PACINGS.join(', ')}`);
   if (cfg.rateOfMax !== null && !(cfg.rateOfMax > 0 && cfg.rateOfMax <= 1)) throw new Error('--rate-of-max is a fraction in (0, 1]');
   if (cfg.rateOfMax !== null && !cfg.search.enabled) throw new Error('--rate-of-max needs the max-rate search (drop --no-search)');
   const cores = { server: opts.serverCpus && parseCpuList('--server-cpus', opts.serverCpus), generator: opts.generatorCpus && parseCpuList('--generator-cpus', opts.generatorCpus) };

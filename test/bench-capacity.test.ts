@@ -338,6 +338,9 @@ test('capacity.ts --server-cpus/--generator-cpus: the servers run on their cores
   const far = spawnSync(process.execPath, ['bench/capacity.ts', '--server-cpus', '0-999'], { cwd: path.resolve(import.meta.dirname, '..'), encoding: 'utf8', timeout: 20_000 });
   assert.equal(far.status, 1);
   assert.match(far.stderr, /--server-cpus 0-999: this process may run on cores [\d,]+ only \(not /);
+  const pacing = spawnSync(process.execPath, ['bench/capacity.ts', '--pacing', 'bursty'], { cwd: path.resolve(import.meta.dirname, '..'), encoding: 'utf8', timeout: 20_000 });
+  assert.equal(pacing.status, 1);
+  assert.match(pacing.stderr, /--pacing is one of tick, even, poisson/);
 });
 
 test('--kdns-variant NAME=FLAGS: a kdns target with more flags (1 worker unless they say otherwise); bad specs are refused', () => {
