@@ -326,7 +326,8 @@ export async function capacity(opts: CapacityOptions = {}): Promise<CapacityRepo
   const t0 = Date.now();
   const startedAt = new Date();
   // kdnsN: a worker per core the servers may use.
-  const workers = Math.max(1, Math.floor(opts.workers ?? (opts.serverCpus ? expandCpuList(parseCpuList('--server-cpus', opts.serverCpus)).length : os.availableParallelism())));
+  const cores = { server: opts.serverCpus && parseCpuList('--server-cpus', opts.serverCpus), generator: opts.generatorCpus && parseCpuList('--generator-cpus', opts.generatorCpus) };
+  const workers = Math.max(1, Math.floor(opts.workers ?? (cores.server ? expandCpuList(cores.server).length : os.availableParallelism())));
   const zone = (opts.zone ?? 'cluster.local').replace(/\.$/, '');
   const mixFile = opts.mixFile ? parseMixFile(fs.readFileSync(opts.mixFile, 'utf8')) : undefined;
   const cfg: CapacityReport['config'] = {
@@ -359,7 +360,6 @@ export async function capacity(opts: CapacityOptions = {}): Promise<CapacityRepo
   if (!PACINGS.includes(cfg.pacing)) throw new Error(`--pacing is one of ${PACINGS.join(', ')}`);
   if (cfg.rateOfMax !== null && !(cfg.rateOfMax > 0 && cfg.rateOfMax <= 1)) throw new Error('--rate-of-max is a fraction in (0, 1]');
   if (cfg.rateOfMax !== null && !cfg.search.enabled) throw new Error('--rate-of-max needs the max-rate search (drop --no-search)');
-  const cores = { server: opts.serverCpus && parseCpuList('--server-cpus', opts.serverCpus), generator: opts.generatorCpus && parseCpuList('--generator-cpus', opts.generatorCpus) };
   const targets = makeTargets({ targets: opts.targets, workers, coredns: opts.coredns, peers: opts.peers ?? [], peerCmds: opts.peerCmds ?? [], kdnsVariants: opts.kdnsVariants ?? [] });
   if (targets.length === 0) throw new Error('no targets');
 

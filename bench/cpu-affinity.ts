@@ -18,10 +18,8 @@ export const affinity: Affinity = {};
 /** `0`, `0-3`, `0,2,4-7`: validated against the cores this process may run on; returns the list as given. */
 export function parseCpuList(flag: string, list: string): string {
   if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(list)) throw new Error(`${flag} ${list}: expected a core list such as 0, 0-3 or 0,2,4-7`);
-  for (const part of list.split(',')) {
-    const [a, b = a] = part.split('-').map(Number) as [number, number?];
-    if (a > b!) throw new Error(`${flag} ${list}: ${part} is not a range`);
-  }
+  const backwards = cpuRanges(list).find(([a, b]) => a > b);
+  if (backwards) throw new Error(`${flag} ${list}: ${backwards.join('-')} is not a range`);
   const allowed = allowedCpus();
   const outside = expandCpuList(list).filter((c) => !allowed.includes(c));
   if (outside.length) throw new Error(`${flag} ${list}: this process may run on cores ${allowed.join(',')} only (not ${outside.join(',')})`);
@@ -30,27 +28,33 @@ export function parseCpuList(flag: string, list: string): string {
 
 /** The cores this process may run on (its affinity mask, which a container's cpuset narrows). */
 export function allowedCpus(): number[] {
-  requireTaskset();
   // `pid N's current affinity list: 0-3,6`
-  const line = execFileSync('taskset', ['-c', '-p', String(process.pid)], { encoding: 'utf8' });
+  const line = taskset(['-c', '-p', String(process.pid)]);
   return expandCpuList(line.slice(line.lastIndexOf(':') + 1).trim());
 }
 
 /** The cores of a list, expanded (`0,2-3` -> [0, 2, 3]). */
 export function expandCpuList(list: string): number[] {
   const out: number[] = [];
-  for (const part of list.split(',')) {
-    const [a, b = a] = part.split('-').map(Number) as [number, number?];
-    for (let c = a; c <= b!; c++) out.push(c);
-  }
+  for (const [a, b] of cpuRanges(list)) for (let c = a; c <= b; c++) out.push(c);
   return out;
 }
 
-function requireTaskset(): void {
+/** `0,2-3` -> [[0, 0], [2, 3]]. */
+function cpuRanges(list: string): [number, number][] {
+  return list.split(',').map((part) => {
+    const [a, b = a] = part.split('-').map(Number) as [number, number?];
+    return [a, b!];
+  });
+}
+
+/** Runs taskset; its absence is one clear line, not ENOENT. */
+function taskset(args: string[]): string {
   try {
-    execFileSync('taskset', ['--version'], { stdio: 'ignore' });
-  } catch {
-    throw new Error('CPU pinning needs taskset (util-linux): apt-get install util-linux');
+    return execFileSync('taskset', args, { encoding: 'utf8' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('CPU pinning needs taskset (util-linux): apt-get install util-linux');
+    throw err;
   }
 }
 
@@ -61,7 +65,6 @@ function requireTaskset(): void {
  */
 export function pin(a: Affinity): void {
   if (!a.server && !a.generator) return;
-  requireTaskset();
   if (a.server && a.generator) {
     const s = new Set(expandCpuList(a.server));
     const shared = expandCpuList(a.generator).filter((c) => s.has(c));
@@ -69,7 +72,7 @@ export function pin(a: Affinity): void {
   }
   if (a.generator) {
     original = allowedCpus().join(',');
-    execFileSync('taskset', ['-a', '-p', '-c', a.generator, String(process.pid)], { stdio: 'ignore' });
+    taskset(['-a', '-p', '-c', a.generator, String(process.pid)]);
   }
   affinity.server = a.server;
   affinity.generator = a.generator;
@@ -80,7 +83,7 @@ let original: string | undefined;
 
 /** Undoes pin(): this process back on its former cores, servers started from now on unpinned. */
 export function unpin(): void {
-  if (original) execFileSync('taskset', ['-a', '-p', '-c', original, String(process.pid)], { stdio: 'ignore' });
+  if (original) taskset(['-a', '-p', '-c', original, String(process.pid)]);
   original = undefined;
   affinity.server = undefined;
   affinity.generator = undefined;

@@ -15,10 +15,9 @@ import { Worker } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
 import { encodeQuery, parseEndpoint, processTreeCpuUs, readQueryFile } from './dnsutil.ts';
 import type { QuerySpec } from './dnsutil.ts';
-import { UNIQUE_PLACEHOLDER } from './loadgen-worker.ts';
+import { PACINGS, UNIQUE_PLACEHOLDER } from './loadgen-worker.ts';
 import { searchMaxRate } from './maxrate.ts';
 import type { SearchOptions, SearchResult, TrialMeasure } from './maxrate.ts';
-import { PACINGS } from './loadgen-worker.ts';
 import type { GoMessage, Pacing, WorkerConfig, WorkerResult } from './loadgen-worker.ts';
 
 /** A query name written `{unique}.rest` is sent with a fresh first label each time. */

@@ -24,7 +24,7 @@ export const HEAP_USED_SLOT = 2;
 export const EXTERNAL_SLOT = 3;
 /** The heap V8 has reserved (used + free pages): what the thread's heap costs in RSS. */
 export const HEAP_TOTAL_SLOT = 4;
-/** V8's new space (the young generation's semi-space in use): it sets how long a scavenge takes (-worker.young-mb). */
+/** V8's new space (the young generation): it sets how long a scavenge takes (-worker.young-mb). */
 export const HEAP_YOUNG_SLOT = 5;
 const HEAP_SAMPLE_MS = 5000;
 

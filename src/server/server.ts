@@ -26,10 +26,11 @@ const RESTART_DELAY_MS = 100;
 /**
  * A scavenge stops the worker for a time that grows with the young generation: mostly sweeping
  * the ArrayBuffer of every datagram received since the last one. Left to itself V8 grows a
- * worker's young generation to 16 MiB semi-spaces after the table load, and each scavenge then
- * stops it for ~1.5 ms; capped at 3 MiB (1 MiB semi-spaces) a scavenge takes ~0.2 ms, three times
- * a second becomes thirty, and the p99 at half the maximum rate halves at the same throughput
- * (bench/RESULTS.md, "worker young generation").
+ * worker's new space to 8 MiB with the table load and 16 MiB under traffic, and each scavenge
+ * then stops it for ~1.5 ms; capped at 3 MiB (1 MiB semi-spaces) a scavenge takes ~0.2 ms, a few
+ * times a second becomes thirty, and the p99 at half the maximum rate halves at the same
+ * throughput (bench/RESULTS.md, "p99 at half the maximum rate, server and generator on cores of
+ * their own").
  */
 export const WORKER_YOUNG_GENERATION_MB = 3;
 /** RFC 7766 6.2.3 leaves the idle timeout to the server; CoreDNS uses 10 s. */
