@@ -22,6 +22,8 @@ import { type Carrier, type Receiver, type Sent, UpstreamSockets } from './trans
  * it a query fails at once (SERVFAIL) instead of queueing without bound.
  */
 export const MAX_PENDING_PER_WORKER = 4096;
+/** Below this much time to the deadline no attempt is started. */
+const MIN_ATTEMPT_MS = 5;
 let pendingInWorker = 0;
 
 /** Upstream flags relayed to the client (RD and CD are the client's own, echoed by start()). */
@@ -200,7 +202,10 @@ class Forwarder implements Handler, Receiver {
   private nextAttempt(ex: Exchange): void {
     const n = this.n;
     for (;;) {
-      if (ex.attempts >= this.maxAttempts || performance.now() >= ex.deadline) {
+      // Timers fire on the event loop's millisecond clock, so the one cut short by the deadline
+      // can run a fraction of a millisecond before it: an attempt with almost no time left is
+      // not sent (it could only time out).
+      if (ex.attempts >= this.maxAttempts || performance.now() >= ex.deadline - MIN_ATTEMPT_MS) {
         return this.failAll(ex, ex.lastError ?? 'no healthy proxies');
       }
       if (ex.i >= n) {
