@@ -350,3 +350,35 @@ test('--kdns-variant NAME=FLAGS: a kdns target with more flags (1 worker unless 
   assert.match(v.description, /^kdns -workers 1 -worker\.young-mb 0: /);
   for (const bad of ['kdns1-young0', '=-workers 2', 'a b=-workers 2', 'x=']) assert.throws(() => kdnsVariantTarget(bad), /expected NAME=FLAGS/, bad);
 });
+
+test('--coredns PATH: the binary runs as `PATH -conf Corefile` with kubeadm\'s Corefile, reading the cluster from the fake API server, and is compared like any peer', { timeout: 60_000 }, async (t) => {
+  // No CoreDNS binary can be had here (docs/README: Go modules are out of reach), so the binary
+  // is a stand-in that takes CoreDNS's command line: kdns itself, which reads the same Corefile.
+  // What this checks is the target's plumbing; a real CoreDNS takes its place unchanged.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-capacity-coredns-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const argvFile = path.join(dir, 'argv.txt');
+  const seenCorefile = path.join(dir, 'Corefile.seen');
+  const bin = path.join(dir, 'coredns');
+  const root = path.resolve(import.meta.dirname, '..');
+  fs.writeFileSync(bin, `#!/bin/sh\nprintf '%s\\n' "$@" > '${argvFile}'\ncp "$2" '${seenCorefile}'\nexec '${process.execPath}' '${root}/bin/kdns.js' "$@"\n`, { mode: 0o755 });
+  const lines: string[] = [];
+  const r = await capacity({
+    services: 20, endpoints: 100, count: 300, targets: ['kdns1', 'coredns'], coredns: bin,
+    rounds: 1, rate: 1500, duration: 0.6, warmup: 0.2, trialDuration: 0.3, maxTrials: 3, probeDuration: 0.3,
+    minRate: 500, maxRate: 4000, maxP99Ms: 20, maxLoss: 0.01, out: path.join(dir, 'report.json'), html: false, log: (l) => lines.push(l),
+  });
+  assert.deepEqual(r.summary.filter((s) => !s.ok).map((s) => `${s.name}: ${s.error}`), [], lines.join('\n'));
+  const argv = fs.readFileSync(argvFile, 'utf8').trim().split('\n');
+  assert.equal(argv[0], '-conf');
+  assert.equal(argv.length, 2, `CoreDNS's command line, nothing of kdns's: ${argv.join(' ')}`);
+  const corefile = fs.readFileSync(seenCorefile, 'utf8');
+  assert.match(corefile, /kubernetes cluster\.local in-addr\.arpa ip6\.arpa \{\s+endpoint http:\/\/127\.0\.0\.1:\d+\s/, 'the cluster from the fake API server');
+  for (const d of ['errors', 'prometheus 127.0.0.1:', 'forward . 127.0.0.1:', 'cache 30', 'loadbalance']) assert.ok(corefile.includes(d), d);
+  const c = r.summary.find((s) => s.name === 'coredns')!;
+  assert.ok(c.maxRate && c.fixed && c.fixed.answered > 0, JSON.stringify(c));
+  assert.equal(c.fixed.rcodeMatch, true, `RCODEs from the API server's cluster: ${JSON.stringify(c.fixed.rcodeShares)}`);
+  assert.ok(r.ratios.some((x) => x.kdns === 'kdns1' && x.peer === 'coredns' && x.maxRate !== null), JSON.stringify(r.ratios));
+  assert.ok(!r.notes.some((n) => n.includes('CoreDNS was not measured')), r.notes.join('\n'));
+  assert.match(r.markdown, /\| coredns \|/);
+});
