@@ -56,6 +56,18 @@ export class ResponseWriter {
     this.ar += ar;
   }
 
+  /**
+   * Appends all of `body` (a cached answer's records) and adds their counts. One memmove: a
+   * whole-array set() needs no view object, and beats a byte loop past a few dozen bytes.
+   */
+  appendItemBody(body: Uint8Array, an: number, ns: number, ar: number): void {
+    this.buf.set(body, this.end);
+    this.end += body.length;
+    this.an += an;
+    this.ns += ns;
+    this.ar += ar;
+  }
+
   /** Writes a 16-bit value at the current end (used for dynamic compression pointers). */
   appendU16(v: number): void {
     this.buf[this.end] = v >> 8;

@@ -44,6 +44,8 @@ class Cache implements Handler {
   private m: CacheMetricSlots;
   private readonly byAddress: CacheMetricSlots[];
   private lastAddress = '';
+  /** The TTL of the item the last lookup() returned (seconds; 0 or less once expired). */
+  private lookupTtl = 0;
 
   constructor(c: CacheConfig, slots: Float64Array) {
     this.c = c;
@@ -74,7 +76,7 @@ class Cache implements Handler {
     }
     // requests_total is hits + misses (summed at scrape time): one add per query.
     this.slots[item.denial ? this.m.hitDenial : this.m.hitSuccess] += 1;
-    const ttl = item.ttl(now);
+    const ttl = this.lookupTtl;
     if (ttl > 0) {
       serveItem(q, w, item, this.c.keepTtl ? item.origTtl : ttl);
       if (this.c.prefetchAmount > 0 && this.popular(item, ttl, now)) this.refresh(item, r, now);
@@ -105,26 +107,25 @@ class Cache implements Handler {
   }
 
   /**
-   * The usable item for `q`: fresh, or expired less than serve_stale's window ago. Denial first
-   * (CoreDNS's order), but a SERVFAIL never hides a positive answer.
+   * The usable item for `q`: fresh, or expired less than serve_stale's window ago; its TTL is
+   * left in `lookupTtl`. CoreDNS looks at denials first, with a SERVFAIL never hiding a positive
+   * answer. Looking at the positive answer first gives the same item with one map lookup on a
+   * hit: storing an NXDOMAIN or NODATA answer removes the positive one of the same question (and
+   * the other way round), so only a SERVFAIL denial can sit beside a positive answer.
    */
   private lookup(q: Query, now: number): Item | null {
     const key = keyOf(q);
-    const n = this.denial.get(key);
-    if (n !== undefined && n.answers(q) && this.usable(n, now)) {
-      if (n.rcode === RCODE.SERVFAIL) {
-        const p = this.success.get(key);
-        if (p !== undefined && p.answers(q) && this.usable(p, now)) return p;
-      }
-      return n;
-    }
     const p = this.success.get(key);
     if (p !== undefined && p.answers(q) && this.usable(p, now)) return p;
+    const n = this.denial.get(key);
+    if (n !== undefined && n.answers(q) && this.usable(n, now)) return n;
     return null;
   }
 
+  /** Sets `lookupTtl` to `i`'s TTL; true when `i` may be served. */
   private usable(i: Item, now: number): boolean {
     const ttl = i.ttl(now);
+    this.lookupTtl = ttl;
     // A cached SERVFAIL is only served while fresh.
     return ttl > 0 || (this.staleS > 0 && -ttl < this.staleS && i.rcode !== RCODE.SERVFAIL);
   }
@@ -306,7 +307,7 @@ function serveItem(q: Query, w: ResponseWriter, item: Item, ttl: number): void {
   if (!q.doBit && (q.flags & FLAG_AD) === 0) flags &= ~FLAG_AD;
   w.start(q, item.rcode, flags);
   const base = w.end;
-  w.appendRecords(item.body, 0, item.body.length, item.an, item.ns, item.ar);
+  w.appendItemBody(item.body, item.an, item.ns, item.ar);
   const b = w.buf;
   const at = item.ttlAt;
   const b0 = ttl >>> 24;
