@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       if (v.json) console.log(JSON.stringify(result, null, 2));
       else {
         console.log(`${result.queries} queries (${v.mix}), ${rounds} rounds of ${perRound}: ${result.medianNs.toFixed(0)} ns/query (median; min ${result.minNs.toFixed(0)}; rounds ${result.nsPerQuery.map((x) => x.toFixed(0)).join(', ')})`);
-        console.log(`answers ${JSON.stringify(result.rcodes)}; deferred ${result.deferred} per round; GC ${result.gc.count} scavenges, ${result.gc.ms.toFixed(1)} ms`);
+        console.log(`answers ${JSON.stringify(result.rcodes)}; deferred ${result.deferred} per round; ${result.gc.count} GCs, ${result.gc.ms.toFixed(1)} ms`);
       }
     } finally {
       for (const p of started.reverse()) await p.stop?.();
