@@ -106,7 +106,7 @@ const FRAME: Frame = { w: 860, h: 380, left: 70, right: 170, top: 30, bottom: 55
 function svgOpen(f: Frame, title: string, id: string): string {
   return `<svg id="${esc(id)}" class="plot" width="${f.w}" height="${f.h}" viewBox="0 0 ${f.w} ${f.h}" role="img" aria-label="${esc(title)}"><title>${esc(title)}</title>
 <rect x="0" y="0" width="${f.w}" height="${f.h}" fill="#fff"/>
-<text x="${f.left}" y="18" class="ptitle">${esc(title)}</text>`;
+<text x="${Math.min(f.left, FRAME.left)}" y="18" class="ptitle">${esc(title)}</text>`;
 }
 
 function legend(f: Frame, items: { label: string; colour: string; dash?: string; marker?: boolean; noLine?: boolean }[]): string {
@@ -295,7 +295,7 @@ export function maxRatePlot(r: CapacityReport, col: Record<string, string>): str
 
 /** Per-worker share of kdns's queries during the fixed-rate runs (kdns_worker_queries_total). */
 export function workerPlot(r: CapacityReport, col: Record<string, string>): string {
-  const title = `kdns per-worker share of queries at ${fixedRateText(r.config)} (kdns_worker_queries_total, all rounds)`;
+  const title = `kdns queries per worker at ${fixedRateText(r.config)} (kdns_worker_queries_total, all rounds)`;
   const kdns = r.summary.filter((s) => s.isKdns);
   if (!kdns.length) return `<p class="na">${esc(title)}: no kdns target.</p>`;
   const rows: { label: string; share: number | null; colour: string; n: number }[] = [];
