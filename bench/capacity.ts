@@ -36,7 +36,7 @@ import * as hdr from 'hdr-histogram-js';
 import { startFakeApiServer, type RunningFakeApiServer } from '../test/fake-apiserver/index.ts';
 import { numberArg, parseCli } from './cli-args.ts';
 import { expandCpuList, parseCpuList, pin, unpin } from './cpu-affinity.ts';
-import { median, startTarget, stopTarget } from './compare.ts';
+import { startTarget, stopTarget } from './compare.ts';
 import { freePort, readQueryFile, waitForDns, type QuerySpec } from './dnsutil.ts';
 import { PACINGS, type Pacing } from './loadgen-worker.ts';
 import { MAX_RATE_FLAGS, findMaxRate, mergeHistograms, parseMaxRateFlags, runLoad, summarize, type LatencySummaryMs, type LoadResult } from './loadgen.ts';
@@ -45,6 +45,7 @@ import { CATEGORY_HELP, DEFAULT_MIX, MIX_CATEGORIES, formatMix, formatMixQueries
 import { corednsTarget, dnsmasqTarget, kdnsTarget, kdnsVariantTarget, kubeDnsTarget, minimalTarget, peerCmdTarget, peerTarget, type RunningTarget, type TargetContext, type TargetSpec } from './peers.ts';
 import { fixedRateText, renderHtml } from './report-html.ts';
 import { fileTimestamp, machineInfo, sourceState, type MachineInfo, type SourceState } from './run-info.ts';
+import { median } from './stats.ts';
 import { syntheticCluster, writeManifests, type SyntheticCluster } from './synthetic-cluster.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));

@@ -29,6 +29,7 @@ import type { QuerySpec } from './dnsutil.ts';
 import { mergeHistograms, runLoad, summarize } from './loadgen.ts';
 import type { LatencySummaryMs, LoadResult } from './loadgen.ts';
 import { fileTimestamp } from './run-info.ts';
+import { median } from './stats.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -178,13 +179,6 @@ export function errorHint(tail: string): string {
   const lines = tail.split('\n').map((l) => l.trim()).filter(Boolean);
   if (lines.length === 0) return '';
   return `: ${lines.find((l) => /error/i.test(l)) ?? lines[lines.length - 1]}`;
-}
-
-export function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;

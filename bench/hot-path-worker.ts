@@ -1,5 +1,6 @@
 // The measuring thread of bench/hot-path.ts: kdns's worker runtime, fed from memory. Imports only
-// what a kdns worker imports (no other bench module), so the thread is what kdns runs.
+// what a kdns worker imports (and bench/stats.ts, which imports nothing), so the thread is what
+// kdns runs.
 import dgram from 'node:dgram';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -9,6 +10,7 @@ import { TableReader } from '../src/table/reader.ts';
 import { MetricsWriter } from '../src/metrics/worker.ts';
 import { RCODE } from '../src/dns/constants.ts';
 import { TCP_PREFIX } from '../src/dns/response.ts';
+import { median } from './stats.ts';
 
 const RCODE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(RCODE).map(([name, code]) => [code, name]));
 
@@ -33,12 +35,6 @@ export interface HotPathResult {
   rcodes: Record<string, number>;
   /** GCs and their total pause over the measured rounds (PerformanceObserver 'gc'). */
   gc: { count: number; ms: number };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** The measuring thread: kdns's worker runtime, fed from memory. */
@@ -105,7 +101,6 @@ async function measure(input: HotPathInput): Promise<HotPathResult> {
   });
   return { kind: 'kdns-hot-path', nsPerQuery: ns, medianNs: median(ns), minNs: Math.min(...ns), queries: msgs.length, deferred: perRound, rcodes: byName, gc };
 }
-
 
 if (parentPort) {
   measure(workerData as HotPathInput).then(

@@ -18,9 +18,8 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { parseCorefile } from '../src/corefile/index.ts';
 import { buildPlan } from '../src/config/plan.ts';
-import type { WorkerConfig } from '../src/worker/config.ts';
 import { openWorkerBlock } from '../src/metrics/server.ts';
-import { WORKER_YOUNG_GENERATION_MB } from '../src/server/server.ts';
+import { WORKER_YOUNG_GENERATION_MB, workerConfigOf } from '../src/server/server.ts';
 import { numberArg, parseCli } from './cli-args.ts';
 import { encodeQuery } from './dnsutil.ts';
 import { NAMED_MIXES, mixQueries, parseMix } from './mix.ts';
@@ -79,16 +78,8 @@ async function main(): Promise<void> {
       process.stdout.write = stdoutWrite;
     }
     try {
-      const tables: Record<string, SharedArrayBuffer> = {};
-      for (const [id, t] of plan.tables) tables[id] = t.buffer;
-      const config: WorkerConfig = {
-        servers: plan.servers.map(({ key, zones, port, plugins }) => ({ key, zones, port, plugins })),
-        listeners: plan.listeners,
-        tables,
-        tcp: { maxConnections: 0, idleTimeoutMs: 0 },
-        testHooks: false,
-        metrics: openWorkerBlock(0),
-      };
+      // As DnsServer gives its workers, with worker 0's metrics block; no TCP listener is opened.
+      const config = { ...workerConfigOf(plan, { tcp: { maxConnections: 0, idleTimeoutMs: 0 }, testHooks: false }), metrics: openWorkerBlock(0) };
       const wire = queries.map((q, i) => encodeQuery({ name: q.name.replace('{unique}', `u${i}`), type: q.type }).wire);
       const input: HotPathInput = { config, queries: wire, rounds, perRound };
       const result = await new Promise<HotPathResult>((resolve, reject) => {

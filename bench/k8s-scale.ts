@@ -32,6 +32,7 @@ import { INSPECTOR_RE, gcOverInspector } from './inspector.ts';
 import type { QuerySpec } from './dnsutil.ts';
 import { runLoad, type LoadResult } from './loadgen.ts';
 import { fileTimestamp, machineInfo, sourceState, type MachineInfo, type SourceState } from './run-info.ts';
+import { median } from './stats.ts';
 import { clusterQueries, spareClusterIP, sparePodIP, syntheticCluster, type K8sJson, type ServiceFacts, type SyntheticCluster } from './synthetic-cluster.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -470,13 +471,6 @@ async function measureEvents(
 }
 
 // ---- report ----
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 const mib = (kib: number): string => (kib / 1024).toFixed(1);
 const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');

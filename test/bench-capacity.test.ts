@@ -352,9 +352,9 @@ test('--kdns-variant NAME=FLAGS: a kdns target with more flags (1 worker unless 
 });
 
 test('--coredns PATH: the binary runs as `PATH -conf Corefile` with kubeadm\'s Corefile, reading the cluster from the fake API server, and is compared like any peer', { timeout: 60_000 }, async (t) => {
-  // No CoreDNS binary can be had here (docs/README: Go modules are out of reach), so the binary
-  // is a stand-in that takes CoreDNS's command line: kdns itself, which reads the same Corefile.
-  // What this checks is the target's plumbing; a real CoreDNS takes its place unchanged.
+  // No CoreDNS binary can be had here (not in Debian or on npm; Go modules are out of reach), so
+  // the binary is a stand-in that takes CoreDNS's command line: kdns itself, which reads the same
+  // Corefile. What this checks is the target's plumbing; a real CoreDNS takes its place unchanged.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-capacity-coredns-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const argvFile = path.join(dir, 'argv.txt');

@@ -43,6 +43,20 @@ interface WorkerSlot {
   restarts: number;
 }
 
+/** What every worker of `plan` gets (its own metrics block is added per worker). */
+export function workerConfigOf(plan: Plan, o: Pick<WorkerConfig, 'tcp' | 'testHooks'>): WorkerConfig {
+  const tables: Record<string, SharedArrayBuffer> = {};
+  for (const [id, t] of plan.tables) tables[id] = t.buffer;
+  return {
+    servers: plan.servers.map(({ key, zones, port, plugins }) => ({ key, zones, port, plugins })),
+    listeners: plan.listeners,
+    tables,
+    tcp: o.tcp,
+    testHooks: o.testHooks,
+    metrics: null,
+  };
+}
+
 export class DnsServer {
   readonly plan: Plan;
   private readonly opts: Required<Omit<ServerOptions, 'testHooks' | 'tcp'>> & { testHooks: boolean; tcp: typeof DEFAULT_TCP };
@@ -140,16 +154,7 @@ export class DnsServer {
   }
 
   private workerConfig(): WorkerConfig {
-    const tables: Record<string, SharedArrayBuffer> = {};
-    for (const [id, t] of this.plan.tables) tables[id] = t.buffer;
-    return {
-      servers: this.plan.servers.map(({ key, zones, port, plugins }) => ({ key, zones, port, plugins })),
-      listeners: this.plan.listeners,
-      tables,
-      tcp: this.opts.tcp,
-      testHooks: this.opts.testHooks,
-      metrics: null,
-    };
+    return workerConfigOf(this.plan, { tcp: this.opts.tcp, testHooks: this.opts.testHooks });
   }
 
   /** Starts the task that is worker `slot`'s life; resolves once it listens. */
