@@ -144,9 +144,13 @@ export async function waitForDns(
   return answered;
 }
 
+/** Ports freePort() has returned in this process: the kernel may hand a closed one out again. */
+const handedOut = new Set<number>();
+
 /**
  * A port free for both UDP and TCP on `host` a moment ago (racy, good enough for benches and
- * tests). Both, because kdns binds UDP and TCP on every port it serves.
+ * tests). Both, because kdns binds UDP and TCP on every port it serves. Never the same port twice
+ * in one process: a caller that asks for several before binding any gets distinct ones.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   for (;;) {
@@ -163,7 +167,10 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       s.once('error', () => resolve(false));
       s.bind(port, host, () => s.close(() => resolve(true)));
     });
-    if (udpFree) return port;
+    if (udpFree && !handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
   }
 }
 
