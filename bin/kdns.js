@@ -11,7 +11,10 @@ if (tooOld) {
   );
   process.exit(1);
 }
+const { enableCompileCache, flushCompileCache } = await import('./compile-cache.js');
+enableCompileCache();
 const { main } = await import('../src/cli.ts');
+flushCompileCache();
 // Exit as soon as main is done (the server has stopped in order by then): a connection still
 // open somewhere, such as an API request to a server that never answers, must not keep the
 // process alive after SIGTERM.

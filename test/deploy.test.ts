@@ -333,7 +333,7 @@ test('Dockerfile: multi-stage Node 24, production dependencies only, non-root wi
   assert.deepEqual(sources.sort(), ['bin', 'package.json', 'src', 'workers']);
   // What the runtime reads outside src/ is copied: bin/ (entry), workers/ (the DNS worker),
   // package.json (the version). The demo (demo/) is not: it binds 127.0.0.1 only.
-  assert.match(read('src', 'server', 'server.ts'), /'\.\.\/\.\.\/workers\/dns-worker\.ts'/);
+  assert.match(read('src', 'server', 'server.ts'), /'\.\.\/\.\.\/workers\/dns-worker\.js'/);
   // .dockerignore lets those in (allowlist).
   const ignore = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   assert.equal(ignore[0], '*');

@@ -21,7 +21,8 @@ export interface ServerOptions {
   youngGenerationMb?: number;
 }
 
-const WORKER_MODULE = new URL('../../workers/dns-worker.ts', import.meta.url).href;
+// The .js entry turns on the compile cache before the TypeScript worker module loads.
+const WORKER_MODULE = new URL('../../workers/dns-worker.js', import.meta.url).href;
 const RESTART_DELAY_MS = 100;
 /**
  * A scavenge stops the worker for a time that grows with the young generation: mostly sweeping

@@ -6,8 +6,14 @@
 //   is started again here with backoff. Its restart re-lists when the resourceVersion is gone
 //   (410 Gone), and a re-list reports every object missing from the new list as deleted, so no
 //   record of an object deleted during an outage survives the reconnect.
-import { HttpMethod, type KubeConfig, ListWatch, RequestContext, Watch } from '@kubernetes/client-node';
+// client-node's pieces are imported from their own files: its index (and KubeConfig) would load
+// every generated API and model class (see api-connection.ts).
+import { ListWatch } from '@kubernetes/client-node/dist/cache.js';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import { fetch } from 'undici';
+import type { ApiConnection } from './api-connection.ts';
 import {
   type EndpointSliceInfo, type NamespaceInfo, type PodInfo, type ServiceInfo,
   trimEndpointSlice, trimNamespace, trimPod, trimService,
@@ -33,7 +39,8 @@ interface Resource<T> {
 }
 
 export interface ApiSourceOptions {
-  kubeconfig: KubeConfig;
+  /** Where the API server is and how to authenticate (client-node's KubeConfig is one too). */
+  connection: ApiConnection;
   /** `labels`: label selector for Services (sent to the API server). */
   serviceLabels: string | null;
   /** `noendpoints` turns this off. */
@@ -123,7 +130,7 @@ export class ApiSource {
         info: res.trim(o),
       };
     };
-    const watch = new Watch(this.opts.kubeconfig);
+    const watch = new Watch(this.opts.connection as unknown as KubeConfig);
     // The informer calls watch(); trim each event's object before the informer caches it, and
     // ask for bookmarks so a quiet resource's resourceVersion stays fresh (fewer 410 re-lists).
     const trimmingWatch = {
@@ -182,7 +189,7 @@ export class ApiSource {
    * big cluster's full objects are never all in memory at once.
    */
   private async list<T>(path: string, labelSelector: string | undefined, trim: (o: Json) => T): Promise<{ objects: T[]; resourceVersion: string }> {
-    const kc = this.opts.kubeconfig;
+    const kc = this.opts.connection;
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     const objects: T[] = [];

@@ -5,13 +5,13 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Directive, Token } from '../../corefile/index.ts';
 import { canonicalName, isSubdomain } from '../../dns/name.ts';
 import { eachOption, fail, noBlock, parseDuration, parseIntArg, zonesArg } from '../../plugin/args.ts';
 import type { PluginDefinition, PluginInstance } from '../../plugin/types.ts';
 import { exponentialBuckets, metrics } from '../../metrics/index.ts';
 import { RecordStore, defaultSoa } from '../../table/record-store.ts';
+import { type ApiConnection, IN_CLUSTER_DIR, KubeconfigError, endpointConnection, inClusterConnection, kubeconfigConnection } from './api-connection.ts';
 import { ApiSource, WATCHED_API_PATHS } from './api-source.ts';
 import { ClusterState, type PodMode } from './cluster-state.ts';
 import { LabelSelectorError, type LabelSelector, parseLabelSelector } from './label-selector.ts';
@@ -33,7 +33,6 @@ export interface KubernetesConfig {
 const DEFAULT_TTL = 5;
 const DEFAULT_STARTUP_TIMEOUT_MS = 5000;
 const BATCH_MS = 5;
-const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 interface Options {
   endpoint: string | null;
@@ -106,8 +105,8 @@ export const kubernetes: PluginDefinition = {
     const o = readOptions(d);
     if (o.manifests && (o.endpoint || o.kubeconfig)) fail(o.manifests.at, 'manifests cannot be combined with endpoint or kubeconfig', 'use one source of cluster state');
 
-    let kubeconfig: KubeConfig | null = null;
-    if (!o.manifests) kubeconfig = buildKubeConfig(d, o);
+    let connection: ApiConnection | null = null;
+    if (!o.manifests) connection = apiConnection(d, o);
     else {
       try {
         loadManifests(o.manifests.path); // fail now, with the file and line, not after start-up
@@ -159,7 +158,7 @@ export const kubernetes: PluginDefinition = {
             return;
           }
           const api = new ApiSource({
-            kubeconfig: kubeconfig!,
+            connection: connection!,
             serviceLabels: o.labels?.text ?? null,
             watchSlices: !o.noEndpoints,
             watchPods: o.pods === 'verified',
@@ -301,40 +300,20 @@ function readable(t: Token): void {
 }
 
 /** How to reach the API server: kubeconfig, endpoint (+ tls), or the in-cluster service account. */
-function buildKubeConfig(d: Directive, o: Options): KubeConfig {
-  const kc = new KubeConfig();
+function apiConnection(d: Directive, o: Options): ApiConnection {
   if (o.kubeconfig) {
     try {
-      kc.loadFromFile(o.kubeconfig.file);
+      return kubeconfigConnection(o.kubeconfig.file, o.kubeconfig.context, o.endpoint);
     } catch (err) {
-      // One line: a YAML error's message goes on with a snippet of the file.
-      fail(o.kubeconfig.at, `cannot load kubeconfig ${o.kubeconfig.file}: ${(err as Error).message.split('\n')[0]}`, 'it must be a kubeconfig file as kubectl reads it');
+      if (err instanceof KubeconfigError) fail(o.kubeconfig.at, err.message, err.hint);
+      throw err;
     }
-    if (o.kubeconfig.context) {
-      if (!kc.getContextObject(o.kubeconfig.context)) fail(o.kubeconfig.at, `kubeconfig ${o.kubeconfig.file} has no context '${o.kubeconfig.context}'`, `contexts: ${kc.getContexts().map((c) => c.name).join(', ')}`);
-      kc.setCurrentContext(o.kubeconfig.context);
-    }
-    if (o.endpoint) {
-      const cluster = kc.getCurrentCluster();
-      if (cluster) (cluster as { server: string }).server = o.endpoint;
-    }
-    if (!kc.getCurrentCluster()) fail(o.kubeconfig.at, `kubeconfig ${o.kubeconfig.file} has no current cluster`, 'name a context that has one');
-    return kc;
   }
-  if (o.endpoint) {
-    kc.loadFromClusterAndUser(
-      // client-node refuses plain http unless told to skip TLS checks, which http has none of.
-      { name: 'kdns', server: o.endpoint, skipTLSVerify: o.endpoint.startsWith('http:'), caFile: o.tls?.ca },
-      { name: 'kdns', certFile: o.tls?.cert, keyFile: o.tls?.key },
-    );
-    kc.setCurrentContext('loaded-context');
-    return kc;
-  }
-  if (!process.env.KUBERNETES_SERVICE_HOST || !existsSync(IN_CLUSTER_TOKEN)) {
+  if (o.endpoint) return endpointConnection(o.endpoint, o.tls);
+  if (!process.env.KUBERNETES_SERVICE_HOST || !existsSync(`${IN_CLUSTER_DIR}/token`)) {
     fail(d.name, 'kubernetes has no endpoint, kubeconfig or manifests, and kdns is not running in a cluster', 'add `endpoint URL`, `kubeconfig FILE` or `manifests PATH` to the kubernetes block');
   }
-  kc.loadFromCluster();
-  return kc;
+  return inClusterConnection();
 }
 
 /** This host's addresses (for ns.dns.<zone>): non-internal ones, else loopback. */

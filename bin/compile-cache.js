@@ -1,0 +1,28 @@
+// Node's compile cache, turned on before any TypeScript source loads. With it, the type-stripped
+// JavaScript and V8's code for every source file are read back from disk, so a thread never loads
+// Node's TypeScript stripper (a WebAssembly module of ~12 MiB per thread: ~17 MiB RSS on the
+// primary and ~12 MiB on each worker, measured in bench/RESULTS.md, issue 13). Plain JavaScript:
+// it runs before the sources do, in the primary (bin/kdns.js) and in each worker
+// (workers/dns-worker.js).
+//
+// KDNS_COMPILE_CACHE names the directory (default: kdns-compile-cache in the temporary
+// directory); `off` turns it off. A directory that cannot be written (a read-only image) is still
+// read: the image primes it at build time (bin/prime-compile-cache.js).
+import module from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+
+export function enableCompileCache() {
+  const chosen = process.env.KDNS_COMPILE_CACHE;
+  if (chosen === 'off' || typeof module.enableCompileCache !== 'function') return null;
+  const dir = chosen || path.join(os.tmpdir(), 'kdns-compile-cache');
+  // Workers inherit the environment: they use the same directory.
+  process.env.KDNS_COMPILE_CACHE = dir;
+  const result = module.enableCompileCache(dir);
+  return result.directory ?? null;
+}
+
+/** Writes what this thread compiled so far (workers are terminated, not exited, at shutdown). */
+export function flushCompileCache() {
+  if (typeof module.flushCompileCache === 'function') module.flushCompileCache();
+}
