@@ -9,6 +9,7 @@ export interface Flags {
   workers: number | null;
   tcpMaxConns: number | null;
   workerYoungMb: number | null;
+  workerHeapMb: number | null;
   pidfile: string | null;
   help: boolean;
 }
@@ -22,17 +23,19 @@ export const USAGE = `Usage: kdns [flags]
   -tcp.maxconns N   open TCP connections each worker accepts (default 1024)
   -worker.young-mb N  V8 young generation of each worker, in MiB (default 3: short GC pauses;
                     0: V8's own sizing)
+  -worker.heap-mb N V8 old generation cap of each worker, in MiB (default: a share of the
+                    container's memory limit, none without one; 0: V8's own sizing)
   -quiet            print nothing at start-up
   -pidfile FILE     write the process ID to FILE
   -plugins          list the plugins and exit
   -version          print the version and exit
 `;
 
-const VALUE_FLAGS = new Set(['conf', 'dns.port', 'workers', 'pidfile', 'tcp.maxconns', 'worker.young-mb']);
+const VALUE_FLAGS = new Set(['conf', 'dns.port', 'workers', 'pidfile', 'tcp.maxconns', 'worker.young-mb', 'worker.heap-mb']);
 const BOOL_FLAGS = new Set(['version', 'plugins', 'quiet', 'help', 'h']);
 
 export function parseFlags(argv: string[]): Flags {
-  const f: Flags = { conf: null, dnsPort: null, version: false, plugins: false, quiet: false, workers: null, tcpMaxConns: null, workerYoungMb: null, pidfile: null, help: false };
+  const f: Flags = { conf: null, dnsPort: null, version: false, plugins: false, quiet: false, workers: null, tcpMaxConns: null, workerYoungMb: null, workerHeapMb: null, pidfile: null, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('-') || arg === '-' || arg === '--') throw new FlagError(`unexpected argument '${arg}'`);
@@ -72,6 +75,9 @@ export function parseFlags(argv: string[]): Flags {
         break;
       case 'worker.young-mb':
         f.workerYoungMb = intFlag(name, value, 0, 1024);
+        break;
+      case 'worker.heap-mb':
+        f.workerHeapMb = intFlag(name, value, 0, 65536);
         break;
     }
   }

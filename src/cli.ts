@@ -13,6 +13,7 @@ import type { ServerControl } from './plugin/types.ts';
 import { ListenError } from './server/port-check.ts';
 import { Reloader } from './plugins/reload/reloader.ts';
 import { NAME, VERSION } from './version.ts';
+import { containerMemoryLimit, workerHeapLimitMb } from './server/memory-limits.ts';
 
 const DEFAULT_PORT = 53;
 
@@ -65,11 +66,13 @@ export async function main(argv: string[]): Promise<number> {
     return configError(err);
   }
 
+  const workers = flags.workers ?? availableParallelism();
   const serverOptions = {
-    workers: flags.workers ?? availableParallelism(),
+    workers,
     testHooks: process.env.KDNS_TEST_HOOKS === '1',
     tcp: flags.tcpMaxConns !== null ? { maxConnections: flags.tcpMaxConns } : {},
     youngGenerationMb: flags.workerYoungMb ?? undefined,
+    heapLimitMb: workerHeapLimitMb(workers, flags.workerHeapMb),
   };
   /** The server answering now; a reload replaces it. */
   let server = new DnsServer(plan, serverOptions);
@@ -110,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
       if (demo) process.stdout.write(demoBanner(port));
       // As CoreDNS: `.:53` for dns://, the scheme in front for the others (`tls://.:853`).
       for (const s of plan.servers) for (const z of s.zones) process.stdout.write(`${s.transport === 'dns' ? '' : `${s.transport}://`}${z}:${s.port}\n`);
-      process.stdout.write(`${NAME}-${VERSION}\n${process.platform}/${process.arch}, node ${process.version}, ${server.aliveWorkers()} workers\n`);
+      process.stdout.write(`${NAME}-${VERSION}\n${process.platform}/${process.arch}, node ${process.version}, ${server.aliveWorkers()} workers${heapNote(serverOptions.heapLimitMb)}\n`);
     }
     /** What the parts of one configuration see: their own plan's parts (ready's scope). */
     const controlFor = (p: Plan): ServerControl => ({
@@ -156,4 +159,11 @@ function configError(err: unknown): number {
     return 1;
   }
   throw err;
+}
+
+/** The banner's note on the workers' heap cap, and where it came from. */
+function heapNote(limitMb: number | null): string {
+  if (limitMb === null) return '';
+  const limit = containerMemoryLimit();
+  return `, worker heap limit ${limitMb} MiB${limit === null ? '' : ` (memory limit ${Math.round(limit / 2 ** 20)} MiB)`}`;
 }

@@ -19,6 +19,8 @@ export interface ServerOptions {
   tcp?: Partial<{ maxConnections: number; idleTimeoutMs: number }>;
   /** V8 young generation of each worker in MiB (0: V8's own sizing); default WORKER_YOUNG_GENERATION_MB. */
   youngGenerationMb?: number;
+  /** V8 old-generation cap of each worker in MiB (null: V8's own sizing); see memory-limits.ts. */
+  heapLimitMb?: number | null;
 }
 
 // The .js entry turns on the compile cache before the TypeScript worker module loads.
@@ -81,6 +83,7 @@ export class DnsServer {
       err: opts.err ?? ((t) => process.stderr.write(t)),
       tcp: { ...DEFAULT_TCP, ...opts.tcp },
       youngGenerationMb: opts.youngGenerationMb ?? WORKER_YOUNG_GENERATION_MB,
+      heapLimitMb: opts.heapLimitMb ?? null,
     };
   }
 
@@ -115,7 +118,10 @@ export class DnsServer {
       idleTimeout: 2 ** 31 - 1,
       // Piscina's 'sync' atomics park idle threads in Atomics.wait; ours are never idle.
       atomics: 'disabled',
-      resourceLimits: this.opts.youngGenerationMb > 0 ? { maxYoungGenerationSizeMb: this.opts.youngGenerationMb } : {},
+      resourceLimits: {
+        ...(this.opts.youngGenerationMb > 0 ? { maxYoungGenerationSizeMb: this.opts.youngGenerationMb } : {}),
+        ...(this.opts.heapLimitMb !== null ? { maxOldGenerationSizeMb: this.opts.heapLimitMb } : {}),
+      },
     });
     const started: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
