@@ -26,12 +26,13 @@ export function tempDir(): string {
 }
 
 /** Writes `corefile` (with {PORT} replaced) to a temp dir and starts the CLI on it. */
-export async function startServer(corefile: string, opts: { workers?: number; env?: Record<string, string>; args?: string[]; port?: number } = {}): Promise<RunningServer> {
+/** `wrap` turns the command line into another that runs it (e.g. inside a memory cgroup: bench/cgroup.ts). */
+export async function startServer(corefile: string, opts: { workers?: number; env?: Record<string, string>; args?: string[]; port?: number; wrap?: (argv: string[]) => string[] } = {}): Promise<RunningServer> {
   const port = opts.port ?? (await freePort());
   const dir = tempDir();
   const file = join(dir, 'Corefile');
   writeFileSync(file, corefile.replaceAll('{PORT}', String(port)));
-  const server = spawnCli(['-conf', file, '-workers', String(opts.workers ?? 2), ...(opts.args ?? [])], { env: opts.env, cwd: dir });
+  const server = spawnCli(['-conf', file, '-workers', String(opts.workers ?? 2), ...(opts.args ?? [])], { env: opts.env, cwd: dir, wrap: opts.wrap });
   server.port = port;
   try {
     await server.waitFor(/^kdns-/m, 20_000);
@@ -42,8 +43,9 @@ export async function startServer(corefile: string, opts: { workers?: number; en
   return server;
 }
 
-export function spawnCli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): RunningServer {
-  const proc = spawn(process.execPath, [BIN, ...args], {
+export function spawnCli(args: string[], opts: { env?: Record<string, string>; cwd?: string; wrap?: (argv: string[]) => string[] } = {}): RunningServer {
+  const argv = (opts.wrap ?? ((a: string[]) => a))([process.execPath, BIN, ...args]);
+  const proc = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
