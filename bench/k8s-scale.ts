@@ -3,7 +3,7 @@
 //
 //   node bench/k8s-scale.ts [--sizes 10x100,10000x100000] [--events 200] [--slice-events 20]
 //       [--duration 5] [--rounds 3] [--concurrency 32 | --rate QPS] [--warmup 1] [--queries 10000]
-//       [--settle-ms 2000] [--seed 1] [--no-gc] [--skip-load] [--cpu-prof DIR] [--out FILE] [--json]
+//       [--settle-ms 2000] [--seed 1] [--no-gc] [--skip-load] [--cpu-prof DIR] [--coredns PATH] [--out FILE] [--json]
 //
 // A size is SERVICESxENDPOINTS[xNAMESPACES]. For each size:
 //   1. a fake API server is started and loaded with the synthetic cluster (bench/synthetic-cluster.ts);
@@ -14,6 +14,9 @@
 //   3. event -> answer latency: a Service's ClusterIP is changed (--events times), and an endpoint
 //      is added to a headless Service's EndpointSlice and removed again (--slice-events times);
 //      after each write, kdns is polled over UDP every ~1 ms until its answer shows the change.
+//   4. with --coredns PATH, CoreDNS is started against the same API server with the same
+//      kubernetes block: time to /ready, VmRSS and peak, and the same ClusterIP changes, so every
+//      kdns figure has CoreDNS's beside it from the same run.
 // Then load (bench/loadgen.ts; closed loop, or open loop with --rate) runs against every size's
 // kdns, interleaved round by round with the order alternating, with the same duration,
 // concurrency and query mix. Writes bench/out/k8s-scale-<time>.json and prints markdown tables.
@@ -81,6 +84,8 @@ export interface K8sScaleOptions {
   gc?: boolean;
   /** Skip the load phase (sync, memory and events only). */
   skipLoad?: boolean;
+  /** A CoreDNS binary: measured against the same API server, beside kdns -workers 2. */
+  coredns?: string;
   /** JSON report path; default bench/out/k8s-scale-<time>.json. */
   out?: string;
   log?: (line: string) => void;
@@ -92,6 +97,8 @@ export interface StartupResult {
   listedMs: number;
   /** Spawn -> `[INFO] plugin/kubernetes: serving` line. */
   servingMs: number;
+  /** Spawn -> the first 200 from /ready (the `ready` plugin: every plugin synced and serving). */
+  readyMs: number;
   /** Spawn -> the `kdns-` banner (listening). */
   bannerMs: number;
   /** kdns printed the startup_timeout warning (it listened before the sync finished). */
@@ -101,6 +108,8 @@ export interface StartupResult {
   /** VmRSS / VmHWM after the settle pause, KiB. */
   rssKiB: number;
   hwmKiB: number;
+  /** RssAnon: VmRSS less mapped files (binary, libraries). */
+  anonKiB: number;
   /**
    * After a full GC of the primary thread (forced over the inspector): VmRSS, and the primary's
    * V8 heap in use and ArrayBuffer/SharedArrayBuffer bytes (the record table lives there).
@@ -139,6 +148,8 @@ export interface SizeReport {
   /** slice: an endpoint added to a headless Service (its name appears); sliceRemove: that slice put back (the name goes, NXDOMAIN). */
   events: { clusterIP: LatencyStats; slice: LatencyStats; sliceRemove: LatencyStats };
   load: LoadSummary | null;
+  /** CoreDNS against the same API server (--coredns). */
+  coredns: { readyMs: number; rssKiB: number; hwmKiB: number; anonKiB: number; events: SizeReport['events'] } | null;
 }
 
 export interface LoadSummary {
@@ -161,7 +172,7 @@ export interface K8sScaleReport {
   machine: MachineInfo;
   /** The kdns measured: HEAD, and whether src/ had uncommitted changes. */
   source: SourceState;
-  config: Omit<Required<K8sScaleOptions>, 'log' | 'cpuProfDir' | 'out' | 'rate'> & { cpuProfDir: string | null; rate: number | null };
+  config: Omit<Required<K8sScaleOptions>, 'log' | 'cpuProfDir' | 'out' | 'rate' | 'coredns'> & { cpuProfDir: string | null; rate: number | null; coredns: string | null };
   sizes: SizeReport[];
   /** Largest over smallest size: median over rounds of the per-round QPS ratio. */
   ratio: { label: string; qps: number; qpsPerRound: number[]; cpuPerQuery: number | null; cpuPerQueryPerRound: number[] } | null;
@@ -177,7 +188,7 @@ interface Kdns {
   pid: number;
   port: number;
   dir: string;
-  startup: Omit<StartupResult, 'rssKiB' | 'hwmKiB' | 'afterGc'>;
+  startup: Omit<StartupResult, 'rssKiB' | 'hwmKiB' | 'anonKiB' | 'afterGc'>;
   /** ws:// URL of the inspector when started with one. */
   inspector: string | null;
   stop(): Promise<void>;
@@ -187,9 +198,10 @@ const SERVING_RE = /^\[INFO\] plugin\/kubernetes: serving (\d+) services, (\d+) 
 const BANNER_RE = /^kdns-/m;
 const LISTED_RE = /^\[INFO\] plugin\/kubernetes: synced with the API server/m;
 
-function corefile(port: number, apiUrl: string): string {
+function corefile(port: number, apiUrl: string, readyPort: number): string {
   return `.:${port} {
     bind 127.0.0.1
+    ready 127.0.0.1:${readyPort}
     kubernetes ${ZONE} in-addr.arpa ip6.arpa {
         endpoint ${apiUrl}
         pods insecure
@@ -203,7 +215,8 @@ async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: num
   const port = await freePort('127.0.0.1');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdns-k8s-scale-'));
   const conf = path.join(dir, 'Corefile');
-  fs.writeFileSync(conf, corefile(port, apiUrl));
+  const readyPort = await freePort('127.0.0.1');
+  fs.writeFileSync(conf, corefile(port, apiUrl, readyPort));
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
   // Port 0: the inspector picks a free loopback port and prints it on stderr.
   if (opts.inspect) nodeArgs.push('--inspect=127.0.0.1:0');
@@ -212,6 +225,7 @@ async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: num
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const ready = pollReady(readyPort, opts.timeoutMs);
   let out = '';
   let err = '';
   let listedAt = 0;
@@ -264,6 +278,7 @@ async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: num
     await stop();
     throw e;
   }
+  const readyAt = await ready;
   const m = SERVING_RE.exec(out)!;
   const n = (i: number): number => Number(m[i]);
   return {
@@ -276,6 +291,7 @@ async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: num
       workers,
       listedMs: listedAt ? Math.round(listedAt - t0) : NaN,
       servingMs: Math.round(servingAt - t0),
+      readyMs: Math.round(readyAt - t0),
       bannerMs: Math.round(bannerAt - t0),
       startedUnsynced: /starting without a sync/.test(out),
       table: { names: n(5), bytes: n(6) },
@@ -285,11 +301,66 @@ async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: num
   };
 }
 
-/** VmRSS and VmHWM of a process, KiB (worker threads share the process, so they are included). */
-export function processMemoryKiB(pid: number): { rss: number; hwm: number } {
+/** VmRSS, VmHWM and RssAnon of a process, KiB (worker threads share the process, so they are included). */
+export function processMemoryKiB(pid: number): { rss: number; hwm: number; anon: number } {
   const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const get = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
-  return { rss: get('VmRSS'), hwm: get('VmHWM') };
+  return { rss: get('VmRSS'), hwm: get('VmHWM'), anon: get('RssAnon') };
+}
+
+/** performance.now() of the first 200 from http://127.0.0.1:PORT/ready (polled every 5 ms); NaN after the timeout. */
+async function pollReady(port: number, timeoutMs: number): Promise<number> {
+  const end = performance.now() + timeoutMs;
+  while (performance.now() < end) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(1000) });
+      await res.body?.cancel();
+      if (res.status === 200) return performance.now();
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return NaN;
+}
+
+interface Coredns {
+  proc: ChildProcess;
+  pid: number;
+  port: number;
+  readyMs: number;
+  stop(): Promise<void>;
+}
+
+/** CoreDNS with kdns's kubernetes block (and `ready`), against the same API server. */
+async function startCoredns(bin: string, apiUrl: string, timeoutMs: number): Promise<Coredns> {
+  const port = await freePort('127.0.0.1');
+  const readyPort = await freePort('127.0.0.1');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdns-k8s-scale-coredns-'));
+  const conf = path.join(dir, 'Corefile');
+  fs.writeFileSync(conf, corefile(port, apiUrl, readyPort));
+  const t0 = performance.now();
+  const proc = spawn(path.resolve(bin), ['-conf', conf], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  let exited = false;
+  const exit = new Promise<void>((resolve) => proc.once('exit', () => {
+    exited = true;
+    resolve();
+  }));
+  const stop = async (): Promise<void> => {
+    if (!exited) {
+      proc.kill('SIGKILL');
+      await exit;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const readyAt = await pollReady(readyPort, timeoutMs);
+  if (Number.isNaN(readyAt) || exited) {
+    await stop();
+    throw new Error(`CoreDNS (${bin}) not ready after ${timeoutMs} ms: ${err.trim().split('\n').at(-1) ?? ''}`);
+  }
+  return { proc, pid: proc.pid!, port, readyMs: Math.round(readyAt - t0), stop };
 }
 
 // ---- event -> answer ----
@@ -381,14 +452,21 @@ function latencyStats(samples: number[], applies: number[], failed: number): Lat
 }
 
 const clone = <T>(x: T): T => structuredClone(x);
+/** ClusterIP changes per server and size: half the 4096 spare addresses each (kdns, CoreDNS). */
+const MAX_EVENTS = 2048;
 
+/**
+ * `ipOffset`: where in the spare ranges the new addresses start, so a second server measured on
+ * the same API server (CoreDNS after kdns) is given addresses the first one's changes did not use.
+ */
 async function measureEvents(
   api: RunningFakeApiServer,
-  kdns: Kdns,
+  server: { port: number },
   cluster: SyntheticCluster,
-  opts: { events: number; sliceEvents: number; timeoutMs: number; seed: number },
+  opts: { events: number; sliceEvents: number; timeoutMs: number; seed: number; ipOffset?: number },
 ): Promise<SizeReport['events']> {
-  const poller = new Poller(kdns.port);
+  const off = opts.ipOffset ?? 0;
+  const poller = new Poller(server.port);
   await poller.open();
   const svcObjects = new Map<string, K8sJson>();
   const sliceObjects = new Map<string, K8sJson[]>();
@@ -410,12 +488,12 @@ async function measureEvents(
     const samples: number[] = [];
     const applies: number[] = [];
     let failed = 0;
-    const n = Math.min(opts.events, 4096);
+    const n = Math.min(opts.events, MAX_EVENTS);
     for (let i = 0; i < n && movable.length > 0; i++) {
       // A stride through the list: a different Service each time, spread over namespaces.
       const f = movable[(i * 7919 + opts.seed) % movable.length]!;
       const obj = clone(svcObjects.get(key(f))!);
-      const ip = spareClusterIP(i);
+      const ip = spareClusterIP(off + i);
       const spec = obj.spec as Record<string, unknown>;
       spec.clusterIP = ip;
       spec.clusterIPs = [ip];
@@ -450,7 +528,7 @@ async function measureEvents(
       // A slice with room (the controller would start a new one at 100).
       const slice = (sliceObjects.get(key(f)) ?? []).find((x) => x.addressType === 'IPv4' && ((x.endpoints as unknown[] | null)?.length ?? 0) < 100);
       if (!slice) continue;
-      const ip = sparePodIP(j);
+      const ip = sparePodIP(off + j);
       const next = clone(slice);
       const eps = ((next.endpoints as unknown[] | null) ?? []) as Record<string, unknown>[];
       eps.push({ addresses: [ip], conditions: { ready: true, serving: true, terminating: false }, targetRef: { kind: 'Pod', namespace: f.namespace, name: `${f.name}-bench-${j}` }, nodeName: 'node-0' });
@@ -489,13 +567,13 @@ function renderMarkdown(r: Omit<K8sScaleReport, 'markdown' | 'outFile' | 'wallS'
   L.push('');
   L.push('### Start-up (ms from spawn; w1 = -workers 1, w2 = -workers 2)');
   L.push('');
-  L.push('| cluster | slices | namespaces | table names | table MiB | lists done w1 | serving w1 | listening w1 | serving w2 | listening w2 | fake API load |');
-  L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  L.push('| cluster | slices | namespaces | table names | table MiB | lists done w1 | serving w1 | listening w1 | /ready w1 | serving w2 | listening w2 | /ready w2 | fake API load |');
+  L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of r.sizes) {
     const w1 = s.startup.find((x) => x.workers === 1)!;
     const w2 = s.startup.find((x) => x.workers === 2)!;
     const unsynced = (x: StartupResult): string => (x.startedUnsynced ? ' (before sync)' : '');
-    L.push(`| ${s.label} | ${int(s.cluster.slices)} | ${s.cluster.namespaces} | ${int(w1.table.names)} | ${mib(w1.table.bytes / 1024)} | ${w1.listedMs} | ${w1.servingMs} | ${w1.bannerMs}${unsynced(w1)} | ${w2.servingMs} | ${w2.bannerMs}${unsynced(w2)} | ${s.apiLoadMs} |`);
+    L.push(`| ${s.label} | ${int(s.cluster.slices)} | ${s.cluster.namespaces} | ${int(w1.table.names)} | ${mib(w1.table.bytes / 1024)} | ${w1.listedMs} | ${w1.servingMs} | ${w1.bannerMs}${unsynced(w1)} | ${w1.readyMs} | ${w2.servingMs} | ${w2.bannerMs}${unsynced(w2)} | ${w2.readyMs} | ${s.apiLoadMs} |`);
   }
   L.push('');
   L.push(`### Memory (MiB; VmRSS ${c.settleMs} ms after start-up${c.gc ? ', and after a forced full GC of the primary thread' : ''})`);
@@ -517,6 +595,22 @@ function renderMarkdown(r: Omit<K8sScaleReport, 'markdown' | 'outFile' | 'wallS'
     }
   }
   L.push('');
+  if (r.sizes.some((s) => s.coredns)) {
+    L.push('### Against CoreDNS (the same API server and cluster; kdns -workers 2, RSS without a forced GC)');
+    L.push('');
+    L.push('| cluster | server | /ready (ms from spawn) | RSS | anon | peak RSS (VmHWM) | ClusterIP change → answer p50 / p99 ms |');
+    L.push('|---|---|---:|---:|---:|---:|---:|');
+    for (const s of r.sizes) {
+      const c = s.coredns;
+      if (!c) continue;
+      const w2 = s.startup.find((x) => x.workers === 2)!;
+      L.push(`| ${s.label} | kdns | ${w2.readyMs} | ${mib(w2.rssKiB)} | ${mib(w2.anonKiB)} | ${mib(w2.hwmKiB)} | ${ms(s.events.clusterIP.p50)} / ${ms(s.events.clusterIP.p99)} |`);
+      L.push(`| ${s.label} | CoreDNS | ${c.readyMs} | ${mib(c.rssKiB)} | ${mib(c.anonKiB)} | ${mib(c.hwmKiB)} | ${ms(c.events.clusterIP.p50)} / ${ms(c.events.clusterIP.p99)} |`);
+      const x = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+      L.push(`| ${s.label} | **kdns ÷ CoreDNS** | ${x(w2.readyMs, c.readyMs)} | ${x(w2.rssKiB, c.rssKiB)} | ${x(w2.anonKiB, c.anonKiB)} | ${x(w2.hwmKiB, c.hwmKiB)} | ${x(s.events.clusterIP.p99, c.events.clusterIP.p99)} (p99) |`);
+    }
+    L.push('');
+  }
   L.push(`### Event → answer latency (ms from the API write to the first UDP answer that shows the change; kdns polled every ~1 ms)`);
   L.push('');
   L.push('| cluster | change | n | failed | p50 | p90 | p99 | max | API write p50 |');
@@ -579,6 +673,7 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
     skipLoad: opts.skipLoad ?? false,
     gc: opts.gc ?? true,
     cpuProfDir: opts.cpuProfDir ?? null,
+    coredns: opts.coredns ?? null,
   };
   if (cfg.sizes.length === 0) throw new Error('no sizes');
   if (cfg.cpuProfDir) fs.mkdirSync(cfg.cpuProfDir, { recursive: true });
@@ -617,7 +712,7 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
           await new Promise((r) => setTimeout(r, 500));
           afterGc = { rssKiB: processMemoryKiB(k.pid).rss, heapUsedKiB: Math.round(usage.heapUsed / 1024), arrayBuffersKiB: Math.round(usage.arrayBuffers / 1024) };
         }
-        startup.push({ ...k.startup, rssKiB: mem.rss, hwmKiB: mem.hwm, afterGc });
+        startup.push({ ...k.startup, rssKiB: mem.rss, hwmKiB: mem.hwm, anonKiB: mem.anon, afterGc });
         log(
           `${label}: -workers ${workers}: lists done after ${k.startup.listedMs} ms, serving after ${k.startup.servingMs} ms, listening after ${k.startup.bannerMs} ms, ` +
             `table ${k.startup.table.names} names; RSS ${mib(mem.rss)} MiB (peak ${mib(mem.hwm)})` +
@@ -631,6 +726,19 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
       const kdns = running[running.length - 1]!;
       const events = await measureEvents(api, kdns, cluster, { events: cfg.events, sliceEvents: cfg.sliceEvents, timeoutMs: cfg.eventTimeoutMs, seed: cfg.seed });
       log(`${label}: ClusterIP change -> answer p50 ${ms(events.clusterIP.p50)} p99 ${ms(events.clusterIP.p99)} max ${ms(events.clusterIP.max)} ms (${events.clusterIP.failed} failed); endpoint added p50 ${ms(events.slice.p50)} max ${ms(events.slice.max)} ms, removed p50 ${ms(events.sliceRemove.p50)} max ${ms(events.sliceRemove.max)} ms`);
+      let coredns: SizeReport['coredns'] = null;
+      if (opts.coredns) {
+        const c = await startCoredns(opts.coredns, api.url, cfg.startTimeoutMs);
+        try {
+          await new Promise((r) => setTimeout(r, cfg.settleMs));
+          const mem = processMemoryKiB(c.pid);
+          const cEvents = await measureEvents(api, c, cluster, { events: cfg.events, sliceEvents: cfg.sliceEvents, timeoutMs: cfg.eventTimeoutMs, seed: cfg.seed, ipOffset: MAX_EVENTS });
+          coredns = { readyMs: c.readyMs, rssKiB: mem.rss, hwmKiB: mem.hwm, anonKiB: mem.anon, events: cEvents };
+          log(`${label}: CoreDNS ready after ${c.readyMs} ms; RSS ${mib(mem.rss)} MiB (peak ${mib(mem.hwm)}, anon ${mib(mem.anon)}); ClusterIP change -> answer p50 ${ms(cEvents.clusterIP.p50)} p99 ${ms(cEvents.clusterIP.p99)} ms`);
+        } finally {
+          await c.stop();
+        }
+      }
       const w1 = startup.find((x) => x.workers === 1)!;
       const w2 = startup.find((x) => x.workers === 2)!;
       sizes.push({
@@ -650,6 +758,7 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
         },
         events,
         load: null,
+        coredns,
       });
     }
     const smallest = sizes.reduce((a, b) => (b.spec.services < a.spec.services ? b : a));
@@ -751,6 +860,7 @@ const USAGE = `usage: node bench/k8s-scale.ts [options]
   --seed N            synthetic cluster seed (default 1)
   --skip-load         sync, memory and events only
   --cpu-prof DIR      run kdns under --cpu-prof (profiles written on exit)
+  --coredns PATH      also measure this CoreDNS binary against the same API server (ready, RSS, events)
   --no-gc             do not force a GC in kdns over the inspector before the second memory reading
   --out FILE          JSON report (default bench/out/k8s-scale-<time>.json)
   --json              print the JSON report instead of markdown`;
@@ -772,6 +882,7 @@ async function cli(): Promise<void> {
       seed: { type: 'string' },
       'skip-load': { type: 'boolean' },
       'cpu-prof': { type: 'string' },
+      coredns: { type: 'string' },
       gc: { type: 'boolean', default: true },
       out: { type: 'string' },
       json: { type: 'boolean' },
@@ -794,6 +905,7 @@ async function cli(): Promise<void> {
     seed: num(values.seed),
     skipLoad: values['skip-load'],
     cpuProfDir: values['cpu-prof'],
+    coredns: values.coredns,
     gc: values.gc,
     out: values.out,
   });
