@@ -9,6 +9,8 @@ import { QTYPE_DEFAULT } from './layout.ts';
 import type { TableWriter } from './writer.ts';
 
 const MAX_CNAME_CHAIN = 8;
+/** Bytes per entry to reserve before the table has a measured average (a Service name with SRV is ~200). */
+const ENTRY_BYTES_GUESS = 160;
 /** Types whose answer carries the target's addresses in the additional section. */
 const TARGET_OF: Record<string, (data: unknown) => string> = {
   SRV: (d) => (d as { target: string }).target,
@@ -147,12 +149,24 @@ export class RecordStore {
     if (count === 0) return 0;
     const names = [...this.dirty];
     this.dirty.clear();
+    // Room for all of it at once: a first sync of 270,000 names would otherwise move the table
+    // a dozen times on its way up from 256 KiB.
+    const t = this.writer.stats();
+    this.writer.reserve(count, count * (t.names > 100 ? Math.ceil(t.liveBytes / t.names) : ENTRY_BYTES_GUESS));
+    if (!this.writer.ready) {
+      // Nothing is served from the table yet (readers answer SERVFAIL until it is ready), so no
+      // reader can see half of this batch: each entry goes in as it is encoded, without holding
+      // a second copy of the whole table.
+      this.writer.batch(() => {
+        for (const name of names) this.write(name);
+      });
+      return count;
+    }
     // Encode first, outside the batch: readers only wait (seqlock) while entries are stored.
     const puts: Uint8Array[] = [];
     const removes: Uint8Array[] = [];
     for (const name of names) {
-      const st = this.names.get(name);
-      if (!st || (st.byOwner.size === 0 && st.below === 0 && !this.zones.has(name))) {
+      if (this.isGone(name)) {
         this.names.delete(name);
         removes.push(nameToWire(name));
       } else {
@@ -164,6 +178,21 @@ export class RecordStore {
       for (const entry of puts) this.writer.put(entry);
     });
     return count;
+  }
+
+  /** A name with no records, nothing below it, and not an apex: it leaves the table. */
+  private isGone(name: string): boolean {
+    const st = this.names.get(name);
+    return !st || (st.byOwner.size === 0 && st.below === 0 && !this.zones.has(name));
+  }
+
+  private write(name: string): void {
+    if (this.isGone(name)) {
+      this.names.delete(name);
+      this.writer.remove(nameToWire(name));
+    } else {
+      this.writer.put(this.encode(name));
+    }
   }
 
   /** Names currently holding records or standing as empty non-terminals (for stats). */

@@ -9,13 +9,6 @@ import {
 } from './layout.ts';
 import { hashName } from '../dns/name.ts';
 
-interface Placed {
-  slot: number;
-  /** Entry offset, or -1 when the name was removed (slot kept as a deleted marker). */
-  offset: number;
-  size: number;
-}
-
 export interface TableStats {
   bytes: number;
   names: number;
@@ -32,16 +25,22 @@ export class TableWriter {
   private sab!: SharedArrayBuffer;
   private i32!: Int32Array;
   private u8!: Uint8Array;
+  /**
+   * Each slot's entry size in bytes (the writer's own bookkeeping, not shared). The slots
+   * themselves, with the names inside the entries they point at, are the only name index: a
+   * name -> slot map beside them cost ~140 bytes a name (~38 MiB at 10,000 Services /
+   * 100,000 endpoints; bench/RESULTS.md, issue 13).
+   */
+  private sizes!: Int32Array;
   private slotMask = 0;
   private arenaEnd = 0;
   private used = 0;
   private usedSlots = 0;
+  private liveNames = 0;
   private liveBytes = 0;
   private deadBytes = 0;
   private inBatch = false;
   private swaps = 0;
-  /** name key (latin1 of the wire name) -> where its entry lives. */
-  private readonly names = new Map<string, Placed>();
   /** Called with the new buffer after a resize/compaction; readers must switch to it. */
   onSwap: (sab: SharedArrayBuffer) => void = () => {};
 
@@ -70,6 +69,14 @@ export class TableWriter {
     }
   }
 
+  /**
+   * Makes room for `names` more names and `bytes` more entry bytes in one move, so a bulk load
+   * (the first sync of a big cluster) copies the table once instead of at every doubling.
+   */
+  reserve(names: number, bytes: number): void {
+    if (this.used + bytes > this.arenaEnd || (this.usedSlots + names) * 2 > this.slotMask + 1) this.grow(bytes, names);
+  }
+
   /** Stores (or replaces) the entry for the name encoded inside it. */
   put(entry: Uint8Array): void {
     this.batch(() => this.putInBatch(entry));
@@ -77,14 +84,15 @@ export class TableWriter {
 
   remove(nameWire: Uint8Array): void {
     this.batch(() => {
-      const key = Buffer.from(nameWire).toString('latin1');
-      const placed = this.names.get(key);
-      if (!placed || placed.offset < 0) return;
-      Atomics.store(this.i32, SLOT_BASE + placed.slot * SLOT_INTS + 1, -placed.offset);
-      this.deadBytes += placed.size;
-      this.liveBytes -= placed.size;
-      placed.offset = -1;
-      placed.size = 0;
+      const slot = this.find(nameWire, 0, nameWire.length, hashName(nameWire, 0, nameWire.length));
+      if (slot < 0) return;
+      const at = SLOT_BASE + slot * SLOT_INTS + 1;
+      const offset = this.i32[at]!;
+      if (offset <= 0) return;
+      Atomics.store(this.i32, at, -offset);
+      this.deadBytes += this.sizes[slot]!;
+      this.liveBytes -= this.sizes[slot]!;
+      this.liveNames--;
     });
   }
 
@@ -93,46 +101,68 @@ export class TableWriter {
     Atomics.store(this.i32, H_READY, ready ? 1 : 0);
   }
 
+  /** Readers answer from the table (before: SERVFAIL for its zones, whatever it holds). */
+  get ready(): boolean {
+    return Atomics.load(this.i32, H_READY) === 1;
+  }
+
   stats(): TableStats {
-    let names = 0;
-    for (const p of this.names.values()) if (p.offset > 0) names++;
     return {
-      bytes: this.sab.byteLength, names, liveBytes: this.liveBytes, deadBytes: this.deadBytes,
+      bytes: this.sab.byteLength, names: this.liveNames, liveBytes: this.liveBytes, deadBytes: this.deadBytes,
       generation: Atomics.load(this.i32, H_GENERATION), swaps: this.swaps,
     };
   }
 
   private putInBatch(entry: Uint8Array): void {
     const nameLen = entry[0]! | (entry[1]! << 8);
-    const name = entry.subarray(ENTRY_HEAD, ENTRY_HEAD + nameLen);
-    const key = Buffer.from(name).toString('latin1');
+    const hash = hashName(entry, ENTRY_HEAD, ENTRY_HEAD + nameLen);
     const size = align4(entry.length);
-    let placed = this.names.get(key);
-    const needSlot = placed === undefined;
-    if (this.used + size > this.arenaEnd || (needSlot && (this.usedSlots + 1) * 2 > this.slotMask + 1)) {
-      this.grow(size, needSlot ? 1 : 0);
-      placed = this.names.get(key);
+    let slot = this.find(entry, ENTRY_HEAD, nameLen, hash);
+    if (this.used + size > this.arenaEnd || (slot < 0 && (this.usedSlots + 1) * 2 > this.slotMask + 1)) {
+      this.grow(size, slot < 0 ? 1 : 0);
+      slot = this.find(entry, ENTRY_HEAD, nameLen, hash);
     }
     const offset = this.used;
     this.u8.set(entry, offset);
     this.used += size;
-    if (placed === undefined) {
-      const slot = this.freeSlot(hashName(name, 0, name.length));
-      this.i32[SLOT_BASE + slot * SLOT_INTS] = hashName(name, 0, name.length);
-      placed = { slot, offset, size };
-      this.names.set(key, placed);
+    if (slot < 0) {
+      slot = this.freeSlot(hash);
+      this.i32[SLOT_BASE + slot * SLOT_INTS] = hash;
       this.usedSlots++;
+      this.liveNames++;
     } else {
-      if (placed.offset > 0) {
-        this.deadBytes += placed.size;
-        this.liveBytes -= placed.size;
+      const old = this.i32[SLOT_BASE + slot * SLOT_INTS + 1]!;
+      if (old > 0) {
+        this.deadBytes += this.sizes[slot]!;
+        this.liveBytes -= this.sizes[slot]!;
+      } else {
+        this.liveNames++; // a removed name back in its old slot
       }
-      placed.offset = offset;
-      placed.size = size;
     }
+    this.sizes[slot] = size;
     this.liveBytes += size;
-    Atomics.store(this.i32, SLOT_BASE + placed.slot * SLOT_INTS + 1, offset);
+    Atomics.store(this.i32, SLOT_BASE + slot * SLOT_INTS + 1, offset);
     if (this.deadBytes > MIN_ARENA && this.deadBytes > this.liveBytes) this.grow(0, 0);
+  }
+
+  /**
+   * The slot holding the name (live, or removed and kept as a deleted marker), else -1. The name
+   * is compared with the one inside the slot's entry: a removed name's entry stays in the arena
+   * until the next move.
+   */
+  private find(src: Uint8Array, at: number, nameLen: number, hash: number): number {
+    const i32 = this.i32;
+    const u8 = this.u8;
+    let i = hash & this.slotMask;
+    for (;;) {
+      const off = i32[SLOT_BASE + i * SLOT_INTS + 1]!;
+      if (off === 0) return -1;
+      if (i32[SLOT_BASE + i * SLOT_INTS] === hash) {
+        const e = off < 0 ? -off : off;
+        if ((u8[e]! | (u8[e + 1]! << 8)) === nameLen && sameBytes(u8, e + ENTRY_HEAD, src, at, nameLen)) return i;
+      }
+      i = (i + 1) & this.slotMask;
+    }
   }
 
   private freeSlot(hash: number): number {
@@ -146,6 +176,7 @@ export class TableWriter {
     this.sab = new SharedArrayBuffer(arenaStart + arenaBytes);
     this.i32 = new Int32Array(this.sab);
     this.u8 = new Uint8Array(this.sab);
+    this.sizes = new Int32Array(slots);
     this.slotMask = slots - 1;
     this.arenaEnd = arenaStart + arenaBytes;
     this.used = arenaStart;
@@ -162,34 +193,35 @@ export class TableWriter {
   private grow(extraBytes: number, extraNames: number): void {
     const oldU8 = this.u8;
     const oldI32 = this.i32;
-    const live: Array<[string, Placed]> = [];
-    for (const [key, p] of this.names) if (p.offset > 0) live.push([key, p]);
+    const oldSizes = this.sizes;
+    const oldSlots = this.slotMask + 1;
     // Slots: a power of two (the hash mask), at most a third used after a move, so the next
     // move (at half) is geometric too and probes stay short.
     // Arena: live data plus half again, in 64 KiB steps; growth is geometric either way, and
     // at 100,000 endpoints doubling would leave most of a 150 MB buffer empty.
     let slots = MIN_SLOTS;
-    while (slots < (live.length + extraNames) * 3) slots *= 2;
+    while (slots < (this.liveNames + extraNames) * 3) slots *= 2;
     const arena = Math.max(MIN_ARENA, Math.ceil(((this.liveBytes + extraBytes) * 1.5) / 65536) * 65536);
     const ready = Atomics.load(oldI32, H_READY);
     const generation = Atomics.load(oldI32, H_GENERATION);
     const seq = Atomics.load(oldI32, H_SEQ);
     this.allocate(slots, arena);
-    this.names.clear();
     this.liveBytes = 0;
     this.deadBytes = 0;
-    for (const [key, p] of live) {
+    for (let s = 0; s < oldSlots; s++) {
+      const from = oldI32[SLOT_BASE + s * SLOT_INTS + 1]!;
+      if (from <= 0) continue;
+      const hash = oldI32[SLOT_BASE + s * SLOT_INTS]!;
+      const size = oldSizes[s]!;
       const offset = this.used;
-      this.u8.set(oldU8.subarray(p.offset, p.offset + p.size), offset);
-      this.used += p.size;
-      const name = Buffer.from(key, 'latin1');
-      const hash = hashName(name, 0, name.length);
+      this.u8.set(oldU8.subarray(from, from + size), offset);
+      this.used += size;
       const slot = this.freeSlot(hash);
       this.i32[SLOT_BASE + slot * SLOT_INTS] = hash;
       this.i32[SLOT_BASE + slot * SLOT_INTS + 1] = offset;
-      this.names.set(key, { slot, offset, size: p.size });
+      this.sizes[slot] = size;
       this.usedSlots++;
-      this.liveBytes += p.size;
+      this.liveBytes += size;
     }
     this.i32[H_READY] = ready;
     this.i32[H_GENERATION] = generation;
@@ -199,4 +231,9 @@ export class TableWriter {
     // Readers still on the old buffer see it as moved and fetch the new one before reading on.
     Atomics.store(oldI32, H_MOVED, 1);
   }
+}
+
+function sameBytes(u8: Uint8Array, at: number, src: Uint8Array, from: number, len: number): boolean {
+  for (let k = 0; k < len; k++) if (u8[at + k] !== src[from + k]) return false;
+  return true;
 }
