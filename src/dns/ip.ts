@@ -19,6 +19,8 @@ export function ipv6Nibbles(ip: string): string[] {
 
 /** in-addr.arpa / ip6.arpa name of an address (RFC 1035 3.5, RFC 3596 2.5). */
 export function reverseName(ip: string): string {
-  if (isIP(ip) === 4) return `${ip.split('.').reverse().join('.')}.in-addr.arpa.`;
-  return `${ipv6Nibbles(ip).reverse().join('.')}.ip6.arpa.`;
+  // One join, not a join and a concatenation: a flat string, not a rope (see flatName in the
+  // kubernetes plugin's records.ts).
+  if (isIP(ip) === 4) return [...ip.split('.').reverse(), 'in-addr', 'arpa', ''].join('.');
+  return [...ipv6Nibbles(ip).reverse(), 'ip6', 'arpa', ''].join('.');
 }
