@@ -7,7 +7,8 @@
 //
 // KDNS_COMPILE_CACHE names the directory (default: kdns-compile-cache in the temporary
 // directory); `off` turns it off. A directory that cannot be written (a read-only image) is still
-// read: the image primes it at build time (bin/prime-compile-cache.js).
+// read if it was filled before. Nothing fills it in the image yet: under a read-only root the
+// threads compile from source (issue 13 note).
 import module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
