@@ -6,9 +6,9 @@
 // (workers/dns-worker.js).
 //
 // KDNS_COMPILE_CACHE names the directory (default: kdns-compile-cache in the temporary
-// directory); `off` turns it off. A directory that cannot be written (a read-only image) is still
-// read if it was filled before. Nothing fills it in the image yet: under a read-only root the
-// threads compile from source (issue 13 note).
+// directory); `off` turns it off. Node does not use a directory it cannot write, even one filled
+// before (measured: a read-only cache as UID 1000 gives the same RSS as `off`, +37 MiB with 2
+// workers), so under a read-only root filesystem the threads compile from source (issue 13).
 import module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
