@@ -161,3 +161,41 @@ test('a record set too big for one DNS message keeps the records that fit, addit
   assert.ok(srv.raw.length <= 65535);
   for (const r of srv.answers) assert.match(r.data.target, /^host-\d+\.big\.example\.test$/, 'every target decodes (no pointer into dropped bytes)');
 });
+
+test('empty non-terminals follow random adds and removes at every depth (RFC 8020: NODATA above a name, NXDOMAIN where nothing is)', () => {
+  const { reader, store } = setup();
+  // A small tree, so owners collide on names and on ancestors: 3 labels at each of 3 depths.
+  const labels = ['a', 'b', 'c'];
+  const names: string[] = [];
+  for (const x of labels) {
+    names.push(`${x}.${zone}`);
+    for (const y of labels) {
+      names.push(`${y}.${x}.${zone}`);
+      for (const z of labels) names.push(`${z}.${y}.${x}.${zone}`);
+    }
+  }
+  let seed = 7;
+  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const held = new Map<string, string[]>(); // owner -> names it holds records at
+  for (let step = 0; step < 400; step++) {
+    const owner = `o${rand(6)}`;
+    if (rand(3) === 0) {
+      store.remove(owner);
+      held.delete(owner);
+    } else {
+      const mine = [...new Set(Array.from({ length: 1 + rand(3) }, () => names[rand(names.length)]!))];
+      store.set(owner, mine.map((name, i) => ({ name, type: 'A', ttl: 30, data: `10.0.${step % 250}.${i + 1}` })));
+      held.set(owner, mine);
+    }
+    store.flush();
+    const withRecords = new Set([...held.values()].flat());
+    for (const name of names) {
+      const here = withRecords.has(name);
+      const below = [...withRecords].some((n) => n.endsWith(`.${name}`));
+      const r = ask(reader, name, 'A');
+      const want = here ? 'NOERROR with records' : below ? 'NOERROR without records' : 'NXDOMAIN';
+      const got = r.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : r.answers.length > 0 ? 'NOERROR with records' : 'NOERROR without records';
+      assert.equal(got, want, `step ${step}: ${name}`);
+    }
+  }
+});

@@ -29,18 +29,23 @@ export function defaultSoa(zone: string, ttl: number, serial: number): RR {
 }
 
 /**
- * One name's state: the records each owner contributes there, and how many names below it hold
- * records (to keep it as an empty non-terminal). Almost every name has a single owner with a
+ * One name's state: the records each owner contributes there, and how many of its children are
+ * in the table (to keep it as an empty non-terminal). Almost every name has a single owner with a
  * single record, so that case is two plain fields (the record itself, not a one-element array,
  * whose growable backing store would cost ~150 bytes), and a Map is made only for a second owner.
  * At 100,000 endpoints there are ~270,000 of these: every field here counts.
  */
 class NameState {
-  /** Names with records strictly below this one. */
+  /** Children (one label longer) that are alive: hold records or have alive children. */
   below = 0;
   private owner: string | null = null;
   private records: RR | RR[] | null = null;
   private more: Map<string, RR | RR[]> | null = null;
+
+  /** In the table: records here, or somewhere below (an empty non-terminal, RFC 8020). */
+  get alive(): boolean {
+    return this.below > 0 || this.owners > 0;
+  }
 
   get owners(): number {
     return this.more ? this.more.size : this.owner === null ? 0 : 1;
@@ -129,9 +134,9 @@ export class RecordStore {
     }
     for (const [name, list] of grouped) {
       const st = this.state(name);
-      const had = st.owners > 0;
+      const was = st.alive;
       st.set(owner, list);
-      if (!had) this.adjustAncestors(name, +1);
+      this.propagate(name, was);
       this.touch(name);
       for (const rr of list) this.depend(rr, +1);
     }
@@ -144,8 +149,9 @@ export class RecordStore {
     for (const rr of old.records) this.depend(rr, -1);
     for (const name of new Set([...old.records.map((rr) => rr.name), ...old.names])) {
       const st = this.names.get(name)!;
+      const was = st.alive;
       st.delete(owner);
-      if (st.owners === 0) this.adjustAncestors(name, -1);
+      this.propagate(name, was);
       this.touch(name);
     }
   }
@@ -287,15 +293,22 @@ export class RecordStore {
     if (counts.size === 0) this.dependents.delete(target);
   }
 
-  /** A name gained (+1) or lost (-1) its records: its ancestors up to the apex count it. */
-  private adjustAncestors(name: string, delta: number): void {
+  /**
+   * `name` was `wasAlive` before a change: if that flipped, its parent counts one child more or
+   * less, and so on up while parents flip too. Counting live children rather than every name
+   * below keeps this O(1) for the common case (a name added under a live parent), instead of a
+   * string slice and a Map lookup per ancestor.
+   */
+  private propagate(name: string, wasAlive: boolean): void {
     const zone = this.zoneOf(name)!;
-    // Walk up by cutting the first label off, until the apex has been counted.
     for (let at = name; at !== zone; ) {
+      const nowAlive = this.names.get(at)?.alive ?? false;
+      if (nowAlive === wasAlive) return;
       const dot = at.indexOf('.');
       const parent = dot === at.length - 1 ? '.' : at.slice(dot + 1);
       const st = this.state(parent);
-      st.below += delta;
+      wasAlive = st.alive;
+      st.below += nowAlive ? 1 : -1;
       this.dirty.add(parent);
       at = parent;
     }
