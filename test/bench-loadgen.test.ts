@@ -122,7 +122,10 @@ test('loadgen pacing: tick sends a burst each millisecond, even spreads the send
   // (a share 1 - e^(-40/250) = 15 % under 40 µs, the median 250 ln 2 = 173 µs, the quartiles
   // 250 ln(4/3) and 250 ln 4, so the spread is ln 3 / ln 2 = 1.58; even's is near 0).
   assert.ok(tick.small > 0.5, `tick sends in bursts: ${seen}`);
-  assert.ok(even.small < 0.1 && even.median > 150 && even.median < 350, `even spreads the sends: ${seen}`);
+  // A stall on a busy 2-core machine makes even pacing catch up with a few back-to-back sends
+  // (12 % of gaps under 40 µs seen in CI), so even is told apart by its narrow spread and a
+  // share of short gaps well below tick's.
+  assert.ok(even.small < 0.3 && even.spread < 0.3 && even.median > 150 && even.median < 350, `even spreads the sends: ${seen}`);
   assert.ok(poisson.small > 0.06 && poisson.small < 0.4 && poisson.median > 100 && poisson.median < 250, `poisson: ${seen}`);
   assert.ok(poisson.spread > 0.9 && poisson.spread > even.spread + 0.5, `poisson gaps vary more than even ones: ${seen}`);
   await assert.rejects(runLoad({ server: `127.0.0.1:${sock.address().port}`, duration: 1, rate, pacing: 'bursty' as Pacing }), /pacing is one of tick, even, poisson/);
