@@ -6,9 +6,12 @@
 // (workers/dns-worker.js).
 //
 // KDNS_COMPILE_CACHE names the directory (default: kdns-compile-cache in the temporary
-// directory); `off` turns it off. Node does not use a directory it cannot write, even one filled
-// before (measured: a read-only cache as UID 1000 gives the same RSS as `off`, +37 MiB with 2
-// workers), so under a read-only root filesystem the threads compile from source (issue 13).
+// directory); `off` turns it off. The image points it at a cache filled at build time
+// (bin/prime-compile-cache.js, as the image's user): Node reads a cache it cannot write, so it
+// works under a read-only root filesystem. Node keeps one subdirectory per UID (and Node
+// version), so a pod run as another user than the image's finds none there and compiles from
+// source; a cache of another user's files is unreadable (Node writes them mode 0600) and is the
+// same as none (measured: +37 MiB RSS with 2 workers, bench/RESULTS.md).
 import module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';

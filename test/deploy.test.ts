@@ -268,14 +268,15 @@ test('RBAC: the Deployment\'s ServiceAccount is bound to list+watch on exactly w
   assert.deepEqual(literals.sort(), Object.values(WATCHED_API_PATHS).sort(), 'API paths in src/ are WATCHED_API_PATHS');
 });
 
-test('kubeadm-patches: the in-place patch sets what deploy/deployment.yaml sets', () => {
+test('kubeadm-patches: the in-place patch sets what deploy/deployment.yaml sets, with kubeadm\'s resources', () => {
   const [patch] = files.get('kubeadm-patches/corednsdeployment+strategic.yaml')!;
   const spec = patch!.spec.template.spec;
   const c = (spec.containers as Obj[]).find((x) => x.name === container.name);
   assert.ok(c, 'patches the container kubeadm calls coredns (strategic merge key: name)');
   assert.equal(c.image, container.image);
   assert.deepEqual(c.args, container.args);
-  assert.deepEqual(c.resources, container.resources);
+  // kubeadm's own resources: the small-cluster soak fits them (bench/soak.ts --limit-mib 170).
+  assert.deepEqual(c.resources, { limits: { memory: '170Mi' }, requests: { cpu: '100m', memory: '70Mi' } });
   assert.equal(c.securityContext.runAsNonRoot, container.securityContext.runAsNonRoot);
   assert.deepEqual(spec.securityContext, podSpec.securityContext);
   for (const [k, v] of Object.entries(patch!.spec.template.metadata.labels as Record<string, string>)) assert.equal(podLabels[k], v);
@@ -351,6 +352,19 @@ test('Dockerfile: multi-stage Node 24, production dependencies only, non-root wi
   const user = users.at(-1)!;
   assert.match(user, /^\d+(:\d+)?$/, 'numeric USER');
   assert.notEqual(Number(user.split(':')[0]), 0, 'not root');
+
+  // The compile cache: primed as the USER (after it), into the directory ENV names, made the
+  // USER's before (bin/prime-compile-cache.js; test/compile-cache.test.ts runs it read-only).
+  const env = new Map(ops('ENV').map((e) => e.split('=') as [string, string]));
+  const cacheDir = env.get('KDNS_COMPILE_CACHE');
+  assert.ok(cacheDir?.startsWith('/app/'), 'ENV KDNS_COMPILE_CACHE in the image');
+  const at = (pred: (op: string, rest: string) => boolean): number => final.lines.findIndex(([o, r]) => pred(o, r));
+  const primeAt = at((o, r) => o === 'RUN' && r.includes('/app/bin/prime-compile-cache.js'));
+  assert.ok(primeAt >= 0, 'the image primes its compile cache');
+  assert.deepEqual(JSON.parse(final.lines[primeAt]![1]), ['/usr/local/bin/node', '/app/bin/prime-compile-cache.js', cacheDir]);
+  assert.ok(at((o, r) => o === 'USER' && r === user) < primeAt, 'primed as the USER');
+  const [uidOf] = user.split(':');
+  assert.ok(at((o, r) => o === 'RUN' && r.includes(`-o ${uidOf}`) && r.includes(cacheDir!)) < primeAt, 'the cache directory is the USER\'s');
 
   const exposed = ops('EXPOSE').flatMap((e) => e.split(/\s+/)).map((p) => (p.includes('/') ? p : `${p}/tcp`)).sort();
   assert.deepEqual(exposed, ['53/tcp', '53/udp', '9153/tcp']);
