@@ -1,10 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
-// --max-semi-space-size=8 (MiB) caps the primary's young generation, which V8 otherwise grows
-// to ~130 MiB during the first sync of a big cluster and keeps: at 10,000 Services RSS after
-// the build is ~400 MiB with it against ~480-920 without, and the build is no slower
-// (bench/RESULTS.md, issue 13). V8 fixes it when the isolate starts, so it is a Node flag: this
-// line, the image's ENTRYPOINT and `npm start` pass it (test/deploy.test.ts checks they agree).
-// The workers' young generation is capped by -worker.young-mb instead.
+#!/usr/bin/env node
 // Entry point. Plain JavaScript on purpose: it must run on any Node to say clearly when the
 // Node is too old, before loading the TypeScript sources (which need Node's type stripping).
 const MIN = [22, 12, 0];
