@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { join } from 'node:path';
-import { freePort, ROOT, spawnCli, tempDir } from './helpers/server-process.ts';
+import { ROOT, startServer, tempDir } from './helpers/server-process.ts';
 import { udpQuery } from './helpers/dns-client.ts';
 
 const COREFILE = `.:{PORT} {
@@ -55,19 +55,10 @@ function prime(dir: string, wrap: Wrap = (a) => a): void {
 
 /** Runs kdns (2 workers) with Node's compile-cache debug log on, answers one query, returns the log. */
 async function runLogged(env: Record<string, string>, wrap?: Wrap): Promise<string> {
-  // The Corefile in a directory any user can read (the server may run as another user).
-  const dir = tempDir();
-  fs.chmodSync(dir, 0o755);
-  const port = await freePort();
-  const file = join(dir, 'Corefile');
-  fs.writeFileSync(file, COREFILE.replaceAll('{PORT}', String(port)), { mode: 0o644 });
-  const server = spawnCli(['-conf', file, '-workers', '2'], { env: { ...env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' }, cwd: dir, wrap });
+  const server = await startServer(COREFILE, { workers: 2, env: { ...env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' }, wrap });
   try {
-    await server.waitFor(/^kdns-/m, 20_000);
-    const r = await udpQuery(port, 'kubernetes.default.svc.cluster.local');
+    const r = await udpQuery(server.port, 'kubernetes.default.svc.cluster.local');
     assert.equal(r.rcode, 'NOERROR');
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\nstderr: ${server.stderr().split('\n').filter((l) => !l.startsWith('[compile cache]')).join('\n')}`);
   } finally {
     await server.stop();
   }

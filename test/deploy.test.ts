@@ -362,9 +362,11 @@ test('Dockerfile: multi-stage Node 24, production dependencies only, non-root wi
   const primeAt = at((o, r) => o === 'RUN' && r.includes('/app/bin/prime-compile-cache.js'));
   assert.ok(primeAt >= 0, 'the image primes its compile cache');
   assert.deepEqual(JSON.parse(final.lines[primeAt]![1]), ['/usr/local/bin/node', '/app/bin/prime-compile-cache.js', cacheDir]);
-  assert.ok(at((o, r) => o === 'USER' && r === user) < primeAt, 'primed as the USER');
+  const userAt = at((o, r) => o === 'USER' && r === user);
+  assert.ok(userAt >= 0 && userAt < primeAt, 'primed as the USER');
   const [uidOf] = user.split(':');
-  assert.ok(at((o, r) => o === 'RUN' && r.includes(`-o ${uidOf}`) && r.includes(cacheDir!)) < primeAt, 'the cache directory is the USER\'s');
+  const ownedAt = at((o, r) => o === 'RUN' && r.includes(`-o ${uidOf}`) && r.includes(cacheDir!));
+  assert.ok(ownedAt >= 0 && ownedAt < primeAt, 'the cache directory is the USER\'s');
 
   const exposed = ops('EXPOSE').flatMap((e) => e.split(/\s+/)).map((p) => (p.includes('/') ? p : `${p}/tcp`)).sort();
   assert.deepEqual(exposed, ['53/tcp', '53/udp', '9153/tcp']);

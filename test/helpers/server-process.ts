@@ -1,6 +1,6 @@
 // Starts the real CLI (`node bin/kdns.js`) as a child process for tests, on a free port.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,8 +30,10 @@ export function tempDir(): string {
 export async function startServer(corefile: string, opts: { workers?: number; env?: Record<string, string>; args?: string[]; port?: number; wrap?: (argv: string[]) => string[] } = {}): Promise<RunningServer> {
   const port = opts.port ?? (await freePort());
   const dir = tempDir();
+  // Readable by any user: `wrap` may run the server as another one (test/compile-cache.test.ts).
+  chmodSync(dir, 0o755);
   const file = join(dir, 'Corefile');
-  writeFileSync(file, corefile.replaceAll('{PORT}', String(port)));
+  writeFileSync(file, corefile.replaceAll('{PORT}', String(port)), { mode: 0o644 });
   const server = spawnCli(['-conf', file, '-workers', String(opts.workers ?? 2), ...(opts.args ?? [])], { env: opts.env, cwd: dir, wrap: opts.wrap });
   server.port = port;
   try {
