@@ -55,5 +55,5 @@ RUN ["/usr/local/bin/node", "/app/bin/prime-compile-cache.js", "/app/compile-cac
 # sources do not load.
 RUN ["/usr/local/bin/node", "/app/bin/kdns.js", "-version"]
 EXPOSE 53/udp 53/tcp 9153/tcp
-ENTRYPOINT ["/usr/local/bin/node", "/app/bin/kdns.js"]
+ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=2", "/app/bin/kdns.js"]
 CMD ["-conf", "/etc/coredns/Corefile"]

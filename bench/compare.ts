@@ -30,6 +30,7 @@ import { mergeHistograms, runLoad, summarize } from './loadgen.ts';
 import type { LatencySummaryMs, LoadResult } from './loadgen.ts';
 import { fileTimestamp } from './run-info.ts';
 import { median } from './stats.ts';
+import { PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -116,7 +117,7 @@ function targetDef(name: string, port: number, workers: number, kdnsCmd: string 
       }
       return {
         name,
-        argv: [node, 'bin/kdns.js', '-conf', 'bench/Corefile.bench', '-workers', String(w), '-quiet'],
+        argv: [node, ...PRIMARY_NODE_FLAGS, 'bin/kdns.js', '-conf', 'bench/Corefile.bench', '-workers', String(w), '-quiet'],
         shell: false,
         env,
       };
@@ -229,7 +230,7 @@ export async function compare(opts: CompareOptions = {}): Promise<CompareReport>
         const def = targetDef(name, port, cfg.workers, cfg.kdnsCmd ?? undefined);
         commands.set(name, describe(def).replaceAll(String(port), '{port}'));
         log(`round ${round}/${cfg.rounds}  ${name}: ${describe(def)}`);
-        if (!def.shell && def.argv[1] === 'bin/kdns.js' && !fs.existsSync(path.join(ROOT, 'bin', 'kdns.js'))) {
+        if (!def.shell && def.argv.includes('bin/kdns.js') && !fs.existsSync(path.join(ROOT, 'bin', 'kdns.js'))) {
           const msg = 'bin/kdns.js not found (kdns not built yet?)';
           log(`  FAILED: ${msg}`);
           runs.push({ round, target: name, ok: false, error: msg });

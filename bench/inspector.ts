@@ -11,6 +11,26 @@ export const INSPECTOR_RE = /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/\S+
  * process.memoryUsage() (Chrome DevTools Protocol over the inspector's WebSocket, loopback only).
  */
 export async function gcOverInspector(wsUrl: string, timeoutMs = 30_000): Promise<NodeJS.MemoryUsage> {
+  return inspectorSession(wsUrl, timeoutMs, async (call) => {
+    await call('HeapProfiler.collectGarbage');
+    return JSON.parse(await evaluate(call, 'JSON.stringify(process.memoryUsage())')) as NodeJS.MemoryUsage;
+  });
+}
+
+/** Evaluates `expression` on the primary thread of a process started with --inspect; its value as a string. */
+export async function evaluateOverInspector(wsUrl: string, expression: string, timeoutMs = 30_000): Promise<string> {
+  return inspectorSession(wsUrl, timeoutMs, (call) => evaluate(call, expression));
+}
+
+type Call = (method: string, params?: Record<string, unknown>) => Promise<unknown>;
+
+async function evaluate(call: Call, expression: string): Promise<string> {
+  const r = (await call('Runtime.evaluate', { expression, returnByValue: true })) as { result: { value: unknown }; exceptionDetails?: { text: string } };
+  if (r.exceptionDetails) throw new Error(`evaluate: ${r.exceptionDetails.text}`);
+  return String(r.result.value);
+}
+
+async function inspectorSession<T>(wsUrl: string, timeoutMs: number, fn: (call: Call) => Promise<T>): Promise<T> {
   assertLoopback(new URL(wsUrl).hostname);
   const ws = new WebSocket(wsUrl);
   const pending = new Map<number, (m: { result?: unknown; error?: { message: string } }) => void>();
@@ -19,7 +39,7 @@ export async function gcOverInspector(wsUrl: string, timeoutMs = 30_000): Promis
     if (m.id !== undefined) pending.get(m.id)?.(m);
   };
   let nextId = 0;
-  const call = (method: string, params: Record<string, unknown> = {}): Promise<unknown> =>
+  const call: Call = (method, params = {}) =>
     new Promise((resolve, reject) => {
       const id = ++nextId;
       pending.set(id, (m) => (m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result)));
@@ -31,12 +51,9 @@ export async function gcOverInspector(wsUrl: string, timeoutMs = 30_000): Promis
       ws.onopen = () => resolve();
       ws.onerror = () => reject(new Error(`cannot connect to ${wsUrl}`));
     });
-    await call('HeapProfiler.collectGarbage');
-    const r = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result: { value: string } };
-    return JSON.parse(r.result.value) as NodeJS.MemoryUsage;
+    return await fn(call);
   } finally {
     clearTimeout(timer);
     ws.close();
   }
 }
-

@@ -37,6 +37,7 @@ import { runLoad, type LoadResult } from './loadgen.ts';
 import { fileTimestamp, machineInfo, sourceState, type MachineInfo, type SourceState } from './run-info.ts';
 import { median } from './stats.ts';
 import { clusterQueries, spareClusterIP, sparePodIP, syntheticCluster, type K8sJson, type ServiceFacts, type SyntheticCluster } from './synthetic-cluster.ts';
+import { PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -221,7 +222,7 @@ async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: num
   // Port 0: the inspector picks a free loopback port and prints it on stderr.
   if (opts.inspect) nodeArgs.push('--inspect=127.0.0.1:0');
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [...nodeArgs, BIN, '-conf', conf, '-workers', String(workers)], {
+  const proc = spawn(process.execPath, [...PRIMARY_NODE_FLAGS, ...nodeArgs, BIN, '-conf', conf, '-workers', String(workers)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

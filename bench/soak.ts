@@ -33,6 +33,7 @@ import { INSPECTOR_RE, gcOverInspector } from './inspector.ts';
 import { runLoad } from './loadgen.ts';
 import { fileTimestamp, machineInfo, sourceState } from './run-info.ts';
 import { clusterQueries, syntheticCluster, writeManifests } from './synthetic-cluster.ts';
+import { PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 2 ** 20;
@@ -187,7 +188,7 @@ async function main(): Promise<void> {
       const src = name === 'kdns' && source === 'manifests' ? `manifests ${manifests}` : `endpoint ${api!.url}`;
       fs.writeFileSync(file, kubeadmCorefile({ port, health, ready, metrics, upstream: upstream.address, source: src }));
       const argv = name === 'kdns'
-        ? [process.execPath, ...(inspectGc ? ['--inspect=127.0.0.1:0'] : []), path.join(ROOT, 'bin', 'kdns.js'), '-conf', file, '-workers', String(workers)]
+        ? [process.execPath, ...PRIMARY_NODE_FLAGS, ...(inspectGc ? ['--inspect=127.0.0.1:0'] : []), path.join(ROOT, 'bin', 'kdns.js'), '-conf', file, '-workers', String(workers)]
         : [corednsBin!, '-conf', file];
       const cgroup = limitMiB !== null ? createMemoryCgroup(`soak-${name}`, limitMiB * MiB) : null;
       // --cgroup DIR (kdns only): join an existing group the same way.

@@ -8,6 +8,7 @@ import type { PrimaryPart } from '../plugin/types.ts';
 import type { FromWorker, ToWorker, WorkerConfig, WorkerListenerConfig } from '../worker/config.ts';
 import type { WorkerTask } from '../../workers/dns-worker.ts';
 import { checkListenersFree } from './port-check.ts';
+import { keepYoungGenerationCapToPrimary } from './primary-heap.ts';
 import { attachServer, closeWorkerBlock, countWorkerDeath, countWorkerRestart, openWorkerBlock } from '../metrics/server.ts';
 
 export interface ServerOptions {
@@ -110,6 +111,7 @@ export class DnsServer {
       table.onSwap = (sab) => this.broadcast({ type: 'table', id, sab });
     }
     const n = this.opts.workers;
+    keepYoungGenerationCapToPrimary();
     this.pool = new Piscina({
       filename: WORKER_MODULE,
       minThreads: n,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../bench/dnsutil.ts';
+import { PRIMARY_NODE_FLAGS } from '../../bin/node-flags.js';
 
 export { freePort };
 
@@ -46,7 +47,7 @@ export async function startServer(corefile: string, opts: { workers?: number; en
 }
 
 export function spawnCli(args: string[], opts: { env?: Record<string, string>; cwd?: string; wrap?: (argv: string[]) => string[] } = {}): RunningServer {
-  const argv = (opts.wrap ?? ((a: string[]) => a))([process.execPath, BIN, ...args]);
+  const argv = (opts.wrap ?? ((a: string[]) => a))([process.execPath, ...PRIMARY_NODE_FLAGS, BIN, ...args]);
   const proc = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },

@@ -1,0 +1,2 @@
+// Types for node-flags.js (plain JavaScript: the entry point's own files run before TypeScript can).
+export declare const PRIMARY_NODE_FLAGS: string[];
