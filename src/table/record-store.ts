@@ -29,73 +29,86 @@ export function defaultSoa(zone: string, ttl: number, serial: number): RR {
 }
 
 /**
- * One name's state: the records each owner contributes there, and how many of its children are
- * in the table (to keep it as an empty non-terminal). Almost every name has a single owner with a
- * single record, so that case is two plain fields (the record itself, not a one-element array,
- * whose growable backing store would cost ~150 bytes), and a Map is made only for a second owner.
- * At 100,000 endpoints there are ~270,000 of these: every field here counts.
+ * One name's state when it is more than a leaf of a single owner: the owners with records (or a
+ * bare name) there, and how many of its children are in the table (to keep it as an empty
+ * non-terminal). Records are not kept here: they are the owners' (see OwnerState).
  */
 class NameState {
   /** Children (one label longer) that are alive: hold records or have alive children. */
   below = 0;
-  private owner: string | null = null;
-  private records: RR | RR[] | null = null;
-  private more: Map<string, RR | RR[]> | null = null;
-
-  /** In the table: records here, or somewhere below (an empty non-terminal, RFC 8020). */
-  get alive(): boolean {
-    return this.below > 0 || this.owners > 0;
-  }
-
-  get owners(): number {
-    return this.more ? this.more.size : this.owner === null ? 0 : 1;
-  }
-
-  set(owner: string, list: RR[]): void {
-    // slice(): an exact-length copy, not the grouping array with its spare capacity.
-    const records = list.length === 1 ? list[0]! : list.slice();
-    if (this.more) this.more.set(owner, records);
-    else if (this.owner === null || this.owner === owner) {
-      this.owner = owner;
-      this.records = records;
-    } else {
-      this.more = new Map([[this.owner, this.records!], [owner, records]]);
-      this.owner = null;
-      this.records = null;
-    }
-  }
-
-  delete(owner: string): void {
-    if (this.more) this.more.delete(owner);
-    else if (this.owner === owner) {
-      this.owner = null;
-      this.records = null;
-    }
-  }
-
-  /** Every record at this name, all owners together. */
-  forEach(fn: (rr: RR) => void): void {
-    if (this.more) for (const r of this.more.values()) each(r, fn);
-    else if (this.records) each(this.records, fn);
-  }
+  /** One owner (a string), several (an array), or none. */
+  owners: string | string[] | null = null;
 }
 
-function each(records: RR | RR[], fn: (rr: RR) => void): void {
-  if (Array.isArray(records)) for (const rr of records) fn(rr);
-  else fn(records);
+/**
+ * A name's entry in `names`: the owner's key itself for the common case (a leaf name of a single
+ * owner: ~90 % of a cluster's names, its endpoints, PTRs and SRV names), so that case costs no
+ * object; a NameState for the rest. At 100,000 endpoints there are ~270,000 names.
+ */
+type NameEntry = string | NameState;
+
+/**
+ * What one owner contributes. `grouped` holds its records by name from set() until they are
+ * written; an owner that can make them again (`regenerate`) then drops them, so the primary
+ * keeps cluster state once (in the source's own compact model) instead of also as records.
+ */
+interface OwnerState {
+  grouped: Map<string, RR[]> | null;
+  /** Names the owner keeps in existence without records of their own. */
+  names: string[];
+  regenerate: (() => RR[]) | null;
+}
+
+function ownersOf(e: NameEntry | undefined): readonly string[] {
+  if (e === undefined) return [];
+  if (typeof e === 'string') return [e];
+  return e.owners === null ? [] : typeof e.owners === 'string' ? [e.owners] : e.owners;
+}
+
+function ownerCount(e: NameEntry | undefined): number {
+  if (e === undefined) return 0;
+  if (typeof e === 'string') return 1;
+  return e.owners === null ? 0 : typeof e.owners === 'string' ? 1 : e.owners.length;
+}
+
+function belowOf(e: NameEntry | undefined): number {
+  return e === undefined || typeof e === 'string' ? 0 : e.below;
+}
+
+/** In the table: records here, or somewhere below (an empty non-terminal, RFC 8020). */
+function aliveOf(e: NameEntry | undefined): boolean {
+  return belowOf(e) > 0 || ownerCount(e) > 0;
+}
+
+/** Most sources already give canonical records: keep those objects rather than copies. */
+function canonicalRecord(rr: RR): RR {
+  const name = canonicalName(rr.name);
+  const type = rr.type.toUpperCase();
+  return name === rr.name && type === rr.type ? rr : { ...rr, name, type };
+}
+
+function groupByName(records: RR[], bare: string[]): Map<string, RR[]> {
+  const grouped = new Map<string, RR[]>(bare.map((n) => [n, []]));
+  for (const rr of records) {
+    let list = grouped.get(rr.name);
+    if (!list) grouped.set(rr.name, (list = []));
+    list.push(rr);
+  }
+  return grouped;
 }
 
 export class RecordStore {
   private readonly writer: TableWriter;
   /** Zone apex -> its SOA (also the negative-answer SOA). */
   private readonly zones: Map<string, RR>;
-  /** owner -> what it contributes: records, and names it keeps in existence without records. */
-  private readonly owners = new Map<string, { records: RR[]; names: string[] }>();
-  private readonly names = new Map<string, NameState>();
+  private readonly owners = new Map<string, OwnerState>();
+  private readonly names = new Map<string, NameEntry>();
   /** target name -> names whose answers embed its data (SRV/MX/NS targets, CNAMEs), counted. */
   private readonly dependents = new Map<string, Map<string, number>>();
   private readonly dirty = new Set<string>();
   private readonly zoneSuffixes: Array<[string, string]>;
+  /** Owners' records made again for this flush (by regenerate), dropped when it ends. */
+  private readonly regenerated = new Map<string, Map<string, RR[]>>();
 
   constructor(writer: TableWriter, zoneSoas: RR[]) {
     this.writer = writer;
@@ -110,32 +123,22 @@ export class RecordStore {
   /**
    * Replaces every record `owner` contributes. `names` are names the owner keeps in existence
    * without records of their own (a namespace's `<ns>.svc.<zone>`): they answer NODATA, not
-   * NXDOMAIN (RFC 8020). Names outside all zones are an error.
+   * NXDOMAIN (RFC 8020). Names outside all zones are an error. With `regenerate` (a function that
+   * returns these same records again, from the source's own state), the store does not keep the
+   * records once they are in the table.
    */
-  set(owner: string, records: RR[], names: string[] = []): void {
-    const next = records.map((rr) => {
-      const name = canonicalName(rr.name);
-      const type = rr.type.toUpperCase();
-      // Most sources already give canonical records: keep those objects rather than copies.
-      return name === rr.name && type === rr.type ? rr : { ...rr, name, type };
-    });
+  set(owner: string, records: RR[], names: string[] = [], regenerate?: () => RR[]): void {
+    const next = records.map(canonicalRecord);
     const bare = names.map(canonicalName);
-    for (const name of [...next.map((rr) => rr.name), ...bare]) {
-      if (!this.zoneOf(name)) throw new Error(`${name} is outside the zones ${[...this.zones.keys()].join(' ')}`);
-    }
+    for (const rr of next) this.checkInZone(rr.name);
+    for (const name of bare) this.checkInZone(name);
     this.remove(owner);
     if (next.length === 0 && bare.length === 0) return;
-    this.owners.set(owner, { records: next, names: bare });
-    const grouped = new Map<string, RR[]>(bare.map((n) => [n, []]));
-    for (const rr of next) {
-      let list = grouped.get(rr.name);
-      if (!list) grouped.set(rr.name, (list = []));
-      list.push(rr);
-    }
+    const grouped = groupByName(next, bare);
+    this.owners.set(owner, { grouped, names: bare, regenerate: regenerate ?? null });
     for (const [name, list] of grouped) {
-      const st = this.state(name);
-      const was = st.alive;
-      st.set(owner, list);
+      const was = aliveOf(this.names.get(name));
+      this.addOwner(name, owner);
       this.propagate(name, was);
       this.touch(name);
       for (const rr of list) this.depend(rr, +1);
@@ -145,12 +148,13 @@ export class RecordStore {
   remove(owner: string): void {
     const old = this.owners.get(owner);
     if (!old) return;
+    const grouped = this.groupedOf(owner)!;
     this.owners.delete(owner);
-    for (const rr of old.records) this.depend(rr, -1);
-    for (const name of new Set([...old.records.map((rr) => rr.name), ...old.names])) {
-      const st = this.names.get(name)!;
-      const was = st.alive;
-      st.delete(owner);
+    this.regenerated.delete(owner);
+    for (const [name, list] of grouped) {
+      for (const rr of list) this.depend(rr, -1);
+      const was = aliveOf(this.names.get(name));
+      this.removeOwner(name, owner);
       this.propagate(name, was);
       this.touch(name);
     }
@@ -162,6 +166,15 @@ export class RecordStore {
     if (count === 0) return 0;
     const names = [...this.dirty];
     this.dirty.clear();
+    try {
+      this.writeAll(names, count);
+    } finally {
+      this.release();
+    }
+    return count;
+  }
+
+  private writeAll(names: string[], count: number): void {
     // Room for all of it at once: a first sync of 270,000 names would otherwise move the table
     // a dozen times on its way up from 256 KiB.
     const t = this.writer.stats();
@@ -173,7 +186,7 @@ export class RecordStore {
       this.writer.batch(() => {
         for (const name of names) this.write(name);
       });
-      return count;
+      return;
     }
     // Encode first, outside the batch: readers only wait (seqlock) while entries are stored.
     const puts: Uint8Array[] = [];
@@ -190,13 +203,18 @@ export class RecordStore {
       for (const wire of removes) this.writer.remove(wire);
       for (const entry of puts) this.writer.put(entry);
     });
-    return count;
+  }
+
+  /** After a flush: records that can be made again are not kept. */
+  private release(): void {
+    this.regenerated.clear();
+    for (const o of this.owners.values()) if (o.regenerate !== null) o.grouped = null;
   }
 
   /** A name with no records, nothing below it, and not an apex: it leaves the table. */
   private isGone(name: string): boolean {
-    const st = this.names.get(name);
-    return !st || (st.owners === 0 && st.below === 0 && !this.zones.has(name));
+    const e = this.names.get(name);
+    return !aliveOf(e) && !this.zones.has(name);
   }
 
   private write(name: string): void {
@@ -211,6 +229,20 @@ export class RecordStore {
   /** Names currently holding records or standing as empty non-terminals (for stats). */
   get size(): number {
     return this.names.size;
+  }
+
+  private checkInZone(name: string): void {
+    if (!this.zoneOf(name)) throw new Error(`${name} is outside the zones ${[...this.zones.keys()].join(' ')}`);
+  }
+
+  /** The owner's records by name: kept since set(), or made again (once per flush). */
+  private groupedOf(owner: string): Map<string, RR[]> | null {
+    const o = this.owners.get(owner);
+    if (!o) return null;
+    if (o.grouped !== null) return o.grouped;
+    let g = this.regenerated.get(owner);
+    if (!g) this.regenerated.set(owner, (g = groupByName(o.regenerate!().map(canonicalRecord), o.names)));
+    return g;
   }
 
   private encode(name: string): Uint8Array {
@@ -237,13 +269,16 @@ export class RecordStore {
     return encodeEntry(name, variants, name === zone ? soa : undefined);
   }
 
+  /** Every record at this name, all owners together, by type. */
   private typesAt(name: string): Map<string, RR[]> {
     const types = new Map<string, RR[]>();
-    this.names.get(name)?.forEach((rr) => {
-      let set = types.get(rr.type);
-      if (!set) types.set(rr.type, (set = []));
-      set.push(rr);
-    });
+    for (const owner of ownersOf(this.names.get(name))) {
+      for (const rr of this.groupedOf(owner)?.get(name) ?? []) {
+        let set = types.get(rr.type);
+        if (!set) types.set(rr.type, (set = []));
+        set.push(rr);
+      }
+    }
     for (const [t, set] of types) types.set(t, dedupe(set));
     return types;
   }
@@ -269,10 +304,49 @@ export class RecordStore {
     return [...(t.get('A') ?? []), ...(t.get('AAAA') ?? [])];
   }
 
+  /** The name's NameState, made (from its single-owner form too) when it needs more than a leaf's. */
   private state(name: string): NameState {
-    let st = this.names.get(name);
-    if (!st) this.names.set(name, (st = new NameState()));
+    const e = this.names.get(name);
+    if (e instanceof NameState) return e;
+    const st = new NameState();
+    if (typeof e === 'string') st.owners = e;
+    this.names.set(name, st);
     return st;
+  }
+
+  private addOwner(name: string, owner: string): void {
+    const e = this.names.get(name);
+    if (e === undefined) {
+      this.names.set(name, owner);
+      return;
+    }
+    if (e === owner) return;
+    const st = this.state(name);
+    if (st.owners === null) st.owners = owner;
+    else if (typeof st.owners === 'string') {
+      if (st.owners !== owner) st.owners = [st.owners, owner];
+    } else if (!st.owners.includes(owner)) st.owners.push(owner);
+  }
+
+  private removeOwner(name: string, owner: string): void {
+    const e = this.names.get(name);
+    if (e === undefined) return;
+    if (typeof e === 'string') {
+      // Left without owners: it stays in `names` until the flush writes it out of the table.
+      if (e === owner) this.names.set(name, new NameState());
+      return;
+    }
+    if (e.owners === owner) e.owners = null;
+    else if (Array.isArray(e.owners)) {
+      const rest = e.owners.filter((o) => o !== owner);
+      e.owners = rest.length === 0 ? null : rest.length === 1 ? rest[0]! : rest;
+    }
+    this.shrink(name, e);
+  }
+
+  /** Back to the leaf form when a NameState holds nothing a leaf cannot. */
+  private shrink(name: string, st: NameState): void {
+    if (st.below === 0 && typeof st.owners === 'string') this.names.set(name, st.owners);
   }
 
   /** Marks a name, and every answer that embeds its data, for rebuilding. */
@@ -302,13 +376,14 @@ export class RecordStore {
   private propagate(name: string, wasAlive: boolean): void {
     const zone = this.zoneOf(name)!;
     for (let at = name; at !== zone; ) {
-      const nowAlive = this.names.get(at)?.alive ?? false;
+      const nowAlive = aliveOf(this.names.get(at));
       if (nowAlive === wasAlive) return;
       const dot = at.indexOf('.');
       const parent = dot === at.length - 1 ? '.' : at.slice(dot + 1);
       const st = this.state(parent);
-      wasAlive = st.alive;
+      wasAlive = aliveOf(st);
       st.below += nowAlive ? 1 : -1;
+      this.shrink(parent, st);
       this.dirty.add(parent);
       at = parent;
     }

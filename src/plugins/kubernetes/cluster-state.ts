@@ -238,6 +238,17 @@ export class ClusterState implements ClusterSink {
       if (wasDns) this.apexDirty = true;
       return;
     }
+    // The store makes the records again from this Service and these slices when it needs them
+    // (the objects are replaced, never changed, on an update), instead of keeping them.
+    const records = (): RR[] => this.serviceRecords(svc, slices);
+    this.store.set(`svc:${k}`, records(), [], records);
+    const isDns = this.local.size > 0 && svc.clusterIPs.length > 0 && slices.some((s) => s.endpoints.some((e) => e.addresses.some((a) => this.local.has(a))));
+    if (isDns) this.dnsServices.add(k);
+    if (isDns !== wasDns) this.apexDirty = true;
+  }
+
+  /** Every record of one Service in every zone. */
+  private serviceRecords(svc: ServiceInfo, slices: EndpointSliceInfo[]): RR[] {
     const records: RR[] = [];
     for (const [i, zone] of this.opts.zones.entries()) {
       const rrs = serviceRecords(svc, slices, {
@@ -245,12 +256,9 @@ export class ClusterState implements ClusterSink {
         // PTRs point into the first zone only (one name per address).
         inReverseZone: (name) => i === 0 && this.opts.reverseZones.some((z) => isSubdomain(name, z)),
       });
-      records.push(...rrs);
+      for (const rr of rrs) records.push(rr);
     }
-    this.store.set(`svc:${k}`, records);
-    const isDns = this.local.size > 0 && svc.clusterIPs.length > 0 && slices.some((s) => s.endpoints.some((e) => e.addresses.some((a) => this.local.has(a))));
-    if (isDns) this.dnsServices.add(k);
-    if (isDns !== wasDns) this.apexDirty = true;
+    return records;
   }
 
   private applyPod(k: string): void {
@@ -259,13 +267,16 @@ export class ClusterState implements ClusterSink {
       this.store.remove(`pod:${k}`);
       return;
     }
-    const records: RR[] = [];
-    for (const zone of this.opts.zones) {
-      for (const ip of pod.ips) {
-        records.push({ name: `${dashedAddress(ip)}.${pod.namespace}.pod.${zone}`, type: isIP(ip) === 6 ? 'AAAA' : 'A', ttl: this.opts.ttl, data: ip });
+    const records = (): RR[] => {
+      const out: RR[] = [];
+      for (const zone of this.opts.zones) {
+        for (const ip of pod.ips) {
+          out.push({ name: `${dashedAddress(ip)}.${pod.namespace}.pod.${zone}`, type: isIP(ip) === 6 ? 'AAAA' : 'A', ttl: this.opts.ttl, data: ip });
+        }
       }
-    }
-    this.store.set(`pod:${k}`, records);
+      return out;
+    };
+    this.store.set(`pod:${k}`, records(), [], records);
   }
 
   /**
