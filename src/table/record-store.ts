@@ -160,6 +160,12 @@ export class RecordStore {
     }
   }
 
+  /** Makes room in the table for about `names` more names (a bulk load's projection). */
+  reserve(names: number): void {
+    const t = this.writer.stats();
+    this.writer.reserve(names, names * (t.names > 100 ? Math.ceil(t.liveBytes / t.names) : ENTRY_BYTES_GUESS));
+  }
+
   /** Writes every pending change to the table in one batch (readers see all or nothing). */
   flush(): number {
     const count = this.dirty.size;
@@ -177,8 +183,7 @@ export class RecordStore {
   private writeAll(names: string[], count: number): void {
     // Room for all of it at once: a first sync of 270,000 names would otherwise move the table
     // a dozen times on its way up from 256 KiB.
-    const t = this.writer.stats();
-    this.writer.reserve(count, count * (t.names > 100 ? Math.ceil(t.liveBytes / t.names) : ENTRY_BYTES_GUESS));
+    this.reserve(count);
     if (!this.writer.ready) {
       // Nothing is served from the table yet (readers answer SERVFAIL until it is ready), so no
       // reader can see half of this batch: each entry goes in as it is encoded, without holding

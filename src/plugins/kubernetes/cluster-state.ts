@@ -13,6 +13,8 @@ import { dashedAddress, serviceRecords } from './records.ts';
 import type { ClusterSink } from './sink.ts';
 
 const DNS_VERSION_TTL = 28800;
+/** Services per table write during the first sync (~27,000 names at 10 endpoints a Service). */
+const FIRST_SYNC_CHUNK = 1000;
 
 export type PodMode = 'disabled' | 'insecure' | 'verified';
 
@@ -67,6 +69,8 @@ export class ClusterState implements ClusterSink {
   private apexDirty = true;
   private timer: NodeJS.Timeout | null = null;
   private isSynced = false;
+  /** The first sync is in the table (flushes from then on are single batches readers may see). */
+  private published = false;
   /** Slice changes with a trigger time waiting for the next flush: service key, trigger time (ms). */
   private readonly triggers: Array<{ service: string; at: number }> = [];
 
@@ -171,14 +175,34 @@ export class ClusterState implements ClusterSink {
       this.store.set(`ns:${ns}`, [], this.exposed(ns) && this.namespaces.has(ns) ? this.namespaceNames(ns) : []);
     }
     this.dirtyNamespaces.clear();
-    for (const k of this.dirtyServices) this.applyService(k);
+    if (this.published) {
+      for (const k of this.dirtyServices) this.applyService(k);
+    } else {
+      this.applyInChunks([...this.dirtyServices]);
+    }
     this.dirtyServices.clear();
     for (const k of this.dirtyPods) this.applyPod(k);
     this.dirtyPods.clear();
     if (this.apexDirty) this.applyApex();
     const rewritten = this.store.flush();
+    if (this.isSynced) this.published = true;
     if (this.triggers.length > 0) this.measure();
     return rewritten;
+  }
+
+  /**
+   * The first sync, before anything is served: Services go into the table a chunk at a time, so
+   * that only one chunk's records exist at once (the store keeps none once written). At 10,000
+   * Services that is what the primary's heap peaks at, and V8 keeps a heap at its peak size.
+   * After the first chunk the table is sized once for the projected total.
+   */
+  private applyInChunks(keys: string[]): void {
+    for (let at = 0; at < keys.length; at += FIRST_SYNC_CHUNK) {
+      const end = Math.min(keys.length, at + FIRST_SYNC_CHUNK);
+      for (let i = at; i < end; i++) this.applyService(keys[i]!);
+      this.store.flush();
+      if (at === 0 && end < keys.length) this.store.reserve(Math.ceil((this.store.size / end) * (keys.length - end)));
+    }
   }
 
   /**
