@@ -23,6 +23,8 @@ LABEL org.opencontainers.image.title="kdns" \
       org.opencontainers.image.description="Kubernetes cluster DNS server, a drop-in for CoreDNS" \
       org.opencontainers.image.licenses="Apache-2.0"
 ENV NODE_ENV=production
+# glibc malloc: large blocks mmapped and returned when freed (bin/node-flags.js, PRIMARY_ENV).
+ENV MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 # The capability goes on the binary that ENTRYPOINT executes (not a symlink), in this stage, so
 # no COPY between stages has to carry the extended attribute. Checked with getcap before the

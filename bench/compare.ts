@@ -30,7 +30,7 @@ import { mergeHistograms, runLoad, summarize } from './loadgen.ts';
 import type { LatencySummaryMs, LoadResult } from './loadgen.ts';
 import { fileTimestamp } from './run-info.ts';
 import { median } from './stats.ts';
-import { PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
+import { PRIMARY_ENV, PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -119,7 +119,7 @@ function targetDef(name: string, port: number, workers: number, kdnsCmd: string 
         name,
         argv: [node, ...PRIMARY_NODE_FLAGS, 'bin/kdns.js', '-conf', 'bench/Corefile.bench', '-workers', String(w), '-quiet'],
         shell: false,
-        env,
+        env: { ...env, ...PRIMARY_ENV },
       };
     }
     default:

@@ -22,7 +22,7 @@ import { fileTimestamp } from './run-info.ts';
 import { clusterQueries, formatQueries, syntheticCluster, writeManifests } from './synthetic-cluster.ts';
 import { parseDnsperf, parseResperf, parseResperfPlot, resperfCurve, type DnsperfStats, type ResperfCurve, type ResperfPoint, type ResperfStats } from './dnsperf/parse.ts';
 import { startDnsmasq, startUnbound, type DnsmasqOptions, type UnboundOptions } from '../test/helpers/unbound.ts';
-import { PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
+import { PRIMARY_ENV, PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
 
 export * from './dnsperf/parse.ts';
 
@@ -397,7 +397,7 @@ export async function startTarget(name: string, e: Env): Promise<StartedTarget> 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdns-dnsperf-'));
     const file = path.join(dir, 'Corefile');
     fs.writeFileSync(file, e.corefile(port));
-    const t = await spawnAndWait(name, [process.execPath, ...PRIMARY_NODE_FLAGS, path.join(ROOT, 'bin', 'kdns.js'), '-conf', file, '-workers', String(n), '-quiet'], e.kdnsEnv(port), port, e, dnsMode);
+    const t = await spawnAndWait(name, [process.execPath, ...PRIMARY_NODE_FLAGS, path.join(ROOT, 'bin', 'kdns.js'), '-conf', file, '-workers', String(n), '-quiet'], { ...PRIMARY_ENV, ...e.kdnsEnv(port) }, port, e, dnsMode);
     return { ...t, stop: async () => { await t.stop(); fs.rmSync(dir, { recursive: true, force: true }); } };
   }
   if (/^minimal/.test(name)) {

@@ -37,7 +37,7 @@ import { runLoad, type LoadResult } from './loadgen.ts';
 import { fileTimestamp, machineInfo, sourceState, type MachineInfo, type SourceState } from './run-info.ts';
 import { median } from './stats.ts';
 import { clusterQueries, spareClusterIP, sparePodIP, syntheticCluster, type K8sJson, type ServiceFacts, type SyntheticCluster } from './synthetic-cluster.ts';
-import { PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
+import { PRIMARY_ENV, PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -224,6 +224,7 @@ async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: num
   const t0 = performance.now();
   const proc = spawn(process.execPath, [...PRIMARY_NODE_FLAGS, ...nodeArgs, BIN, '-conf', conf, '-workers', String(workers)], {
     cwd: ROOT,
+    env: { ...process.env, ...PRIMARY_ENV },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const ready = pollReady(readyPort, opts.timeoutMs);

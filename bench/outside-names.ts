@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { freePort, waitForDns } from './dnsutil.ts';
 import { runLoad, type LoadResult } from './loadgen.ts';
 import { startDnsmasq, startUnbound, type Daemon } from '../test/helpers/unbound.ts';
-import { PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
+import { PRIMARY_ENV, PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const HIT_NAMES = Array.from({ length: 100 }, (_, i) => ({ name: `host${i}.example.org`, type: 'A' }));
@@ -41,7 +41,7 @@ function kdnsTarget(workers: number): Target {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdns-bench-'));
       const file = path.join(dir, 'Corefile');
       fs.writeFileSync(file, `.:${port} {\n    bind 127.0.0.1\n    forward . ${upstream}\n    cache 30\n}\n`);
-      const proc = spawn(process.execPath, [...PRIMARY_NODE_FLAGS, path.join(ROOT, 'bin', 'kdns.js'), '-conf', file, '-workers', String(workers), '-quiet'], { stdio: 'ignore' });
+      const proc = spawn(process.execPath, [...PRIMARY_NODE_FLAGS, path.join(ROOT, 'bin', 'kdns.js'), '-conf', file, '-workers', String(workers), '-quiet'], { stdio: 'ignore', env: { ...process.env, ...PRIMARY_ENV } });
       if (!(await waitForDns({ host: '127.0.0.1', port, family: 4 }, 15_000, { name: 'ready.example.org', type: 'A' }))) throw new Error('kdns did not start');
       return { port, pid: proc.pid!, stop: () => stopChild(proc) };
     },

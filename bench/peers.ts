@@ -29,7 +29,7 @@ import { errorHint, startTarget, stopTarget, type Running } from './compare.ts';
 import { assertLoopback, freePort, parseEndpoint, waitForDns, type QuerySpec } from './dnsutil.ts';
 import type { K8sJson, SyntheticCluster } from './synthetic-cluster.ts';
 import { startUnbound } from '../test/helpers/unbound.ts';
-import { PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
+import { PRIMARY_ENV, PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -182,7 +182,7 @@ export function kdnsTarget(name: string, workers: number, extraArgs: string[] = 
       );
       const argv = [process.execPath, ...PRIMARY_NODE_FLAGS, 'bin/kdns.js', '-conf', file, '-workers', String(workers), '-quiet', ...extraArgs];
       if (!fs.existsSync(path.join(ROOT, 'bin', 'kdns.js'))) throw new Error('bin/kdns.js not found');
-      const r = startTarget({ name, argv, shell: false, env: {} });
+      const r = startTarget({ name, argv, shell: false, env: PRIMARY_ENV });
       await waitReady(r, port, ctx.startTimeoutMs);
       return running(name, r, port, nodeCmd(argv), `http://127.0.0.1:${metricsPort}/metrics`);
     },

@@ -33,7 +33,7 @@ import { INSPECTOR_RE, gcOverInspector } from './inspector.ts';
 import { runLoad } from './loadgen.ts';
 import { fileTimestamp, machineInfo, sourceState } from './run-info.ts';
 import { clusterQueries, syntheticCluster, writeManifests } from './synthetic-cluster.ts';
-import { PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
+import { PRIMARY_ENV, PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 2 ** 20;
@@ -197,7 +197,7 @@ async function main(): Promise<void> {
         // `log` writes a line per query: to /dev/null, as a pod's stdout costs the server nothing to keep.
         stdio: ['ignore', 'ignore', 'pipe'],
         // glibc gives each thread its own malloc arenas; capping them trades a little contention for RSS.
-        env: values['malloc-arena-max'] ? { ...process.env, MALLOC_ARENA_MAX: values['malloc-arena-max'] } : process.env,
+        env: { ...process.env, ...(name === 'kdns' ? PRIMARY_ENV : {}), ...(values['malloc-arena-max'] ? { MALLOC_ARENA_MAX: values['malloc-arena-max'] } : {}) },
       });
       const s: SoakServer = {
         name, child, port, metrics, cgroup, samples: [], heapFloors: [], window: {}, windowStart: 0,

@@ -1,7 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2
 // Entry point. Plain JavaScript on purpose: it must run on any Node to say clearly when the
 // Node is too old, before loading the TypeScript sources (which need Node's type stripping).
-// The shebang's flags are bin/node-flags.js's PRIMARY_NODE_FLAGS (a shebang cannot import them).
+// The shebang's flags and environment are bin/node-flags.js's PRIMARY_NODE_FLAGS and PRIMARY_ENV
+// (a shebang cannot import them).
 const MIN = [22, 12, 0];
 const have = process.versions.node.split('.').map(Number);
 const tooOld = have[0] < MIN[0] || (have[0] === MIN[0] && (have[1] < MIN[1] || (have[1] === MIN[1] && have[2] < MIN[2])));

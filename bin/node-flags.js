@@ -9,3 +9,14 @@
 // process-wide, so the server puts it back to V8's default before it starts the workers, whose
 // young generation -worker.young-mb sets (src/server/primary-heap.ts).
 export const PRIMARY_NODE_FLAGS = ['--max-semi-space-size=2'];
+
+// The environment every launcher sets for kdns (the shebang through `env -S`, `npm start`, the
+// image's ENV, the tests' and benchmarks' spawns).
+//
+// MALLOC_MMAP_THRESHOLD_: glibc's malloc serves a block of at least this size by mmap and unmaps
+// it when freed. Left to itself glibc raises the threshold each time such a block is freed (up to
+// 32 MiB), so after the first list page of a big cluster (~1 MiB of JSON, read in Node's 64 KiB
+// socket chunks) every later page comes from the brk heap and leaves it fragmented: at 10,000
+// Services the primary kept 64-67 MiB there against 21-28 MiB with the threshold fixed at glibc's
+// starting value, 128 KiB (bench/RESULTS.md, issue 13). musl ignores it.
+export const PRIMARY_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };

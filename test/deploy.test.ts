@@ -12,7 +12,7 @@ import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { CORE_SCHEMA, YAML11_SCHEMA, loadAll } from 'js-yaml';
 import { parseFlags } from '../src/cli-flags.ts';
-import { PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
+import { PRIMARY_ENV, PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
 import { buildPlan } from '../src/config/plan.ts';
 import { parseServerKey } from '../src/config/address.ts';
 import { type Directive, parseCorefile } from '../src/corefile/index.ts';
@@ -375,6 +375,8 @@ test('Dockerfile: multi-stage Node 24, production dependencies only, non-root wi
 
   const entrypoint = JSON.parse(ops('ENTRYPOINT').at(-1)!) as string[];
   assert.deepEqual(entrypoint, ['/usr/local/bin/node', ...PRIMARY_NODE_FLAGS, '/app/bin/kdns.js'], 'the primary\'s Node flags (bin/node-flags.js)');
+  const envs = new Map(ops('ENV').map((e) => e.split('=') as [string, string]));
+  for (const [k, v] of Object.entries(PRIMARY_ENV)) assert.equal(envs.get(k), v, `ENV ${k}=${v} (bin/node-flags.js)`);
   assert.deepEqual(ops('WORKDIR').at(-1), '/app');
   const cmd = JSON.parse(ops('CMD').at(-1)!) as string[];
   assert.deepEqual(cmd, ['-conf', CONF], 'CMD is kubeadm\'s args');
@@ -465,10 +467,11 @@ test('image security model: non-root node with cap_net_bind_service serves port 
 
 test('every launcher runs the primary with bin/node-flags.js: the shebang (npx kdns) and npm start', () => {
   assert.ok(PRIMARY_NODE_FLAGS.length > 0);
+  const assignments = Object.entries(PRIMARY_ENV).map(([k, v]) => `${k}=${v} `).join('');
   const shebang = readFileSync(join(ROOT, 'bin', 'kdns.js'), 'utf8').split('\n')[0]!;
-  assert.equal(shebang, `#!/usr/bin/env -S node ${PRIMARY_NODE_FLAGS.join(' ')}`);
+  assert.equal(shebang, `#!/usr/bin/env -S ${assignments}node ${PRIMARY_NODE_FLAGS.join(' ')}`);
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
-  assert.equal(pkg.scripts.start, `node ${PRIMARY_NODE_FLAGS.join(' ')} bin/kdns.js`);
+  assert.equal(pkg.scripts.start, `${assignments}node ${PRIMARY_NODE_FLAGS.join(' ')} bin/kdns.js`);
   assert.equal(pkg.bin.kdns, 'bin/kdns.js');
   // The shebang works as the kernel runs it (env -S splits the flags).
   const r = spawnSync(join(ROOT, 'bin', 'kdns.js'), ['-version'], { encoding: 'utf8', env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` } });

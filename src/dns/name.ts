@@ -37,27 +37,31 @@ export function labelsOf(name: string): string[] {
   return n === '.' ? [] : n.slice(0, -1).split('.');
 }
 
+const WIRE_SCRATCH = Buffer.alloc(MAX_NAME_WIRE + MAX_LABEL + 4);
+
 /** Text name -> lower-cased wire bytes. Throws on empty or oversized labels. */
 export function nameToWire(name: string): Uint8Array {
-  const labels = labelsOf(name);
-  let size = 1;
-  for (const l of labels) {
-    const len = Buffer.byteLength(l);
-    if (len === 0) throw new Error(`empty label in name "${name}"`);
-    if (len > MAX_LABEL) throw new Error(`label longer than ${MAX_LABEL} bytes in name "${name}"`);
-    size += 1 + len;
-  }
-  if (size > MAX_NAME_WIRE) throw new Error(`name "${name}" is longer than ${MAX_NAME_WIRE} bytes`);
-  const out = new Uint8Array(size);
+  const n = canonicalName(name);
+  if (n === '.') return new Uint8Array(1);
+  // Labels are written straight into scratch space (ASCII, the common case, byte by byte), then
+  // copied out once: one allocation per name, however many labels.
   let o = 0;
-  for (const l of labels) {
-    const bytes = Buffer.from(l);
-    out[o++] = bytes.length;
-    out.set(bytes, o);
-    o += bytes.length;
+  for (let start = 0; start < n.length; ) {
+    const dot = n.indexOf('.', start);
+    let len = dot - start;
+    if (len === 0) throw new Error(`empty label in name "${name}"`);
+    let ascii = true;
+    for (let i = start; i < dot; i++) if (n.charCodeAt(i) > 0x7f) ascii = false;
+    if (!ascii) len = Buffer.byteLength(n.slice(start, dot));
+    if (len > MAX_LABEL) throw new Error(`label longer than ${MAX_LABEL} bytes in name "${name}"`);
+    if (o + 1 + len + 1 > MAX_NAME_WIRE) throw new Error(`name "${name}" is longer than ${MAX_NAME_WIRE} bytes`);
+    WIRE_SCRATCH[o++] = len;
+    if (ascii) for (let i = start; i < dot; i++) WIRE_SCRATCH[o++] = n.charCodeAt(i);
+    else o += WIRE_SCRATCH.write(n.slice(start, dot), o);
+    start = dot + 1;
   }
-  out[o] = 0;
-  return out;
+  WIRE_SCRATCH[o++] = 0;
+  return new Uint8Array(WIRE_SCRATCH.subarray(0, o)); // a copy (Buffer's slice() would be a view)
 }
 
 /** Wire name (no compression pointers) at `start` -> text with trailing dot. */

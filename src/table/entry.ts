@@ -41,19 +41,26 @@ const COMPRESSED_RDATA = new Set(['CNAME', 'NS', 'PTR', 'MX', 'SOA']);
 const SECTION_SCRATCH = Buffer.alloc(65535 * 2);
 const RDATA_SCRATCH = Buffer.alloc(65535 + 2);
 
+/**
+ * Writes one variant's sections into SECTION_SCRATCH. One instance serves every variant of
+ * every entry (reset() before each), so a 270,000-name first sync makes no writer objects.
+ */
 class SectionWriter {
   readonly buf = SECTION_SCRATCH;
   pos = 0;
   private readonly names = new Map<string, number>();
-  private readonly base: number;
+  private base = -1;
 
   /**
    * `base` is the absolute message offset of buf[0] (-1: position unknown, so no compression);
-   * `owner` seeds the question's suffixes.
+   * `ownerSuffixes` seeds the question's suffixes.
    */
-  constructor(base: number, ownerSuffixes: ReadonlyArray<readonly [string, number]> | null) {
+  reset(base: number, ownerSuffixes: ReadonlyArray<readonly [string, number]> | null): this {
     this.base = base;
+    this.pos = 0;
+    this.names.clear();
     if (ownerSuffixes !== null) for (const [suffix, off] of ownerSuffixes) this.names.set(suffix, off);
+    return this;
   }
 
   /** Drops everything written from `at` on, and the compression targets inside it. */
@@ -156,15 +163,6 @@ function rdataCodec(type: string): RdataCodec {
   return (dnsPacket as unknown as { record(type: string): RdataCodec }).record(type);
 }
 
-interface EncodedVariant {
-  spec: VariantSpec;
-  bytes: Buffer;
-  /** Records written per section (fewer than given when the answer hit the size limit). */
-  an: number;
-  ns: number;
-  ar: number;
-}
-
 /** Each suffix of the question name (the owner) and its offset in the message. */
 function suffixOffsets(owner: string): Array<[string, number]> {
   const n = canonicalName(owner);
@@ -179,24 +177,70 @@ function suffixOffsets(owner: string): Array<[string, number]> {
   return out;
 }
 
+const WRITER = new SectionWriter();
+/** The entry being built: head, variant headers, then each variant's sections copied in. */
+let entryScratch = Buffer.alloc(64 * 1024);
+
+/** Room for `bytes` in the entry scratch, keeping what is written (a huge record set). */
+function entryRoom(bytes: number): Buffer {
+  if (bytes > entryScratch.length) {
+    const bigger = Buffer.alloc(Math.max(bytes, entryScratch.length * 2));
+    entryScratch.copy(bigger);
+    entryScratch = bigger;
+  }
+  return entryScratch;
+}
+
 /**
  * Builds the entry for `owner`. `zoneSoa`, given only for a zone apex, is the SOA used in the
- * authority section of NXDOMAIN answers below it.
+ * authority section of NXDOMAIN answers below it. The result is a copy the caller may keep.
  */
 export function encodeEntry(owner: string, variants: VariantSpec[], zoneSoa?: RR): Uint8Array {
+  return encodeEntryView(owner, variants, zoneSoa).slice();
+}
+
+/**
+ * encodeEntry's bytes as a view of scratch space, valid until the next call: for a writer that
+ * stores the entry at once (the table copies it into its buffer), so encoding allocates no
+ * buffer per name.
+ */
+export function encodeEntryView(owner: string, variants: VariantSpec[], zoneSoa?: RR): Uint8Array {
   const nameWire = nameToWire(owner);
   const sectionsBase = HEADER_SIZE + nameWire.length + 4;
-  const encoded: EncodedVariant[] = [];
   const ownerSuffixes = suffixOffsets(owner);
+  const count = variants.length + (zoneSoa ? 1 : 0);
+  const head = align4(ENTRY_HEAD + nameWire.length);
+  let out = entryRoom(head + count * VARIANT_BYTES);
+  out.writeUInt16LE(nameWire.length, 0);
+  out.writeUInt16LE(count, 2);
+  out.set(nameWire, ENTRY_HEAD);
+  for (let i = ENTRY_HEAD + nameWire.length; i < head; i++) out[i] = 0;
+  let v = head;
+  let data = head + count * VARIANT_BYTES;
+  const put = (spec: VariantSpec, w: SectionWriter, an: number, ns: number, ar: number): void => {
+    out = entryRoom(data + w.pos);
+    out.writeUInt16LE(spec.qtype, v);
+    out[v + 2] = spec.rcode ?? 0;
+    out[v + 3] = (spec.aa === false ? 0 : V_FLAG_AA) | (spec.zoneSoa ? V_FLAG_ZONE_SOA : 0);
+    out.writeUInt16LE(an, v + 4);
+    out.writeUInt16LE(ns, v + 6);
+    out.writeUInt16LE(ar, v + 8);
+    out.writeUInt16LE(w.pos, v + 10);
+    out.writeUInt32LE(data, v + 12);
+    w.buf.copy(out, data, 0, w.pos);
+    data += w.pos;
+    v += VARIANT_BYTES;
+  };
   for (const spec of variants) {
-    const w = new SectionWriter(sectionsBase, ownerSuffixes);
+    const w = WRITER.reset(sectionsBase, ownerSuffixes);
     // A DNS message is at most 65535 bytes (RFC 1035 4.2.2): a huge record set (a headless
     // service with thousands of endpoints) keeps the records that fit, additional ones first
     // to go. Over UDP such an answer is truncated (TC) anyway; over TCP it is as much as fits.
     let full = false;
     const fill = (rrs: RR[] | undefined): number => {
       let n = 0;
-      for (const rr of rrs ?? []) {
+      if (rrs === undefined) return 0;
+      for (const rr of rrs) {
         if (full) break;
         const at = w.pos;
         w.record(rr);
@@ -212,34 +256,13 @@ export function encodeEntry(owner: string, variants: VariantSpec[], zoneSoa?: RR
     const an = fill(spec.answer);
     const ns = fill(spec.authority);
     const ar = fill(spec.additional);
-    encoded.push({ spec, bytes: Buffer.from(w.buf.subarray(0, w.pos)), an, ns, ar });
+    put(spec, w, an, ns, ar);
   }
   if (zoneSoa) {
-    const w = new SectionWriter(-1, null);
+    const w = WRITER.reset(-1, null);
     w.record(zoneSoa, false);
-    encoded.push({ spec: { qtype: QTYPE_ZONE_NEGATIVE, authority: [zoneSoa] }, bytes: Buffer.from(w.buf.subarray(0, w.pos)), an: 0, ns: 1, ar: 0 });
+    put({ qtype: QTYPE_ZONE_NEGATIVE }, w, 0, 1, 0);
   }
-  const head = align4(ENTRY_HEAD + nameWire.length);
-  let size = head + encoded.length * VARIANT_BYTES;
-  for (const e of encoded) size += e.bytes.length;
-  const out = Buffer.alloc(size);
-  out.writeUInt16LE(nameWire.length, 0);
-  out.writeUInt16LE(encoded.length, 2);
-  out.set(nameWire, ENTRY_HEAD);
-  let v = head;
-  let data = head + encoded.length * VARIANT_BYTES;
-  for (const { spec, bytes, an, ns, ar } of encoded) {
-    out.writeUInt16LE(spec.qtype, v);
-    out[v + 2] = spec.rcode ?? 0;
-    out[v + 3] = (spec.aa === false ? 0 : V_FLAG_AA) | (spec.zoneSoa ? V_FLAG_ZONE_SOA : 0);
-    out.writeUInt16LE(an, v + 4);
-    out.writeUInt16LE(ns, v + 6);
-    out.writeUInt16LE(ar, v + 8);
-    out.writeUInt16LE(bytes.length, v + 10);
-    out.writeUInt32LE(data, v + 12);
-    bytes.copy(out, data);
-    data += bytes.length;
-    v += VARIANT_BYTES;
-  }
-  return out;
+  // A plain Uint8Array: its slice() copies (a Buffer's would not).
+  return new Uint8Array(out.buffer, out.byteOffset, data);
 }

@@ -4,7 +4,7 @@
 // additional section lists their addresses. Cost is proportional to the change, not the zone.
 import { QTYPE, RCODE, typeFromName } from '../dns/constants.ts';
 import { canonicalName, nameToWire } from '../dns/name.ts';
-import { type RR, type VariantSpec, encodeEntry } from './entry.ts';
+import { type RR, type VariantSpec, encodeEntryView } from './entry.ts';
 import { QTYPE_DEFAULT } from './layout.ts';
 import type { TableWriter } from './writer.ts';
 
@@ -201,7 +201,7 @@ export class RecordStore {
         this.names.delete(name);
         removes.push(nameToWire(name));
       } else {
-        puts.push(this.encode(name));
+        puts.push(this.encode(name).slice());
       }
     }
     this.writer.batch(() => {
@@ -271,7 +271,8 @@ export class RecordStore {
       }
       variants.push({ qtype: QTYPE_DEFAULT, rcode: RCODE.NOERROR, zoneSoa: true });
     }
-    return encodeEntry(name, variants, name === zone ? soa : undefined);
+    // A view of scratch space: write() stores it at once, writeAll() copies what it holds.
+    return encodeEntryView(name, variants, name === zone ? soa : undefined);
   }
 
   /** Every record at this name, all owners together, by type. */

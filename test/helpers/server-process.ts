@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../bench/dnsutil.ts';
-import { PRIMARY_NODE_FLAGS } from '../../bin/node-flags.js';
+import { PRIMARY_ENV, PRIMARY_NODE_FLAGS } from '../../bin/node-flags.js';
 
 export { freePort };
 
@@ -50,7 +50,7 @@ export function spawnCli(args: string[], opts: { env?: Record<string, string>; c
   const argv = (opts.wrap ?? ((a: string[]) => a))([process.execPath, ...PRIMARY_NODE_FLAGS, BIN, ...args]);
   const proc = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, ...opts.env },
+    env: { ...process.env, ...PRIMARY_ENV, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

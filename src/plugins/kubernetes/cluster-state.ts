@@ -15,6 +15,8 @@ import type { ClusterSink } from './sink.ts';
 const DNS_VERSION_TTL = 28800;
 /** Services per table write during the first sync (~27,000 names at 10 endpoints a Service). */
 const FIRST_SYNC_CHUNK = 1000;
+/** A flush that rewrote this many names (a re-list) is followed by a memory-releasing collection. */
+const BIG_FLUSH_NAMES = 20_000;
 
 export type PodMode = 'disabled' | 'insecure' | 'verified';
 
@@ -42,6 +44,13 @@ export interface ClusterOptions {
    * (coredns_kubernetes_dns_programming_duration_seconds{service_kind="headless_with_selector"}).
    */
   programmed?: (seconds: number) => void;
+  /**
+   * A full garbage collection of the primary (src/server/primary-heap.ts), called between the
+   * first sync's chunks and, with `release` (memory handed back to the OS), after the first sync
+   * and after any flush as big as a re-list. Those are the moments the heap holds most garbage:
+   * left to itself V8 lets the heap grow to about twice the live data before it collects.
+   */
+  collect?: (release: boolean) => void;
 }
 
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
@@ -158,6 +167,8 @@ export class ClusterState implements ClusterSink {
     this.isSynced = true;
     this.flush();
     this.onSynced();
+    // After the table is ready: the collection does not delay serving.
+    this.opts.collect?.(true);
   }
 
   // ---- applying ----
@@ -185,6 +196,7 @@ export class ClusterState implements ClusterSink {
     this.dirtyPods.clear();
     if (this.apexDirty) this.applyApex();
     const rewritten = this.store.flush();
+    if (this.published && rewritten >= BIG_FLUSH_NAMES) this.opts.collect?.(true);
     if (this.isSynced) this.published = true;
     if (this.triggers.length > 0) this.measure();
     return rewritten;
@@ -201,6 +213,7 @@ export class ClusterState implements ClusterSink {
       const end = Math.min(keys.length, at + FIRST_SYNC_CHUNK);
       for (let i = at; i < end; i++) this.applyService(keys[i]!);
       this.store.flush();
+      this.opts.collect?.(false);
       if (at === 0 && end < keys.length) this.store.reserve(Math.ceil((this.store.size / end) * (keys.length - end)));
     }
   }

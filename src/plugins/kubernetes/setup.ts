@@ -13,6 +13,7 @@ import { exponentialBuckets, metrics } from '../../metrics/index.ts';
 import { RecordStore, defaultSoa } from '../../table/record-store.ts';
 import { type ApiConnection, IN_CLUSTER_DIR, KubeconfigError, endpointConnection, inClusterConnection, kubeconfigConnection } from './api-connection.ts';
 import { ApiSource, WATCHED_API_PATHS } from './api-source.ts';
+import { collectGarbage } from '../../server/primary-heap.ts';
 import { ClusterState, type PodMode } from './cluster-state.ts';
 import { LabelSelectorError, type LabelSelector, parseLabelSelector } from './label-selector.ts';
 import { ManifestError, ManifestSource, loadManifests } from './manifests.ts';
@@ -136,6 +137,7 @@ export const kubernetes: PluginDefinition = {
       batchMs: BATCH_MS,
       // Manifests carry no endpoint controller's clock: only API changes are measured.
       programmed: o.manifests ? undefined : (seconds) => programmingDuration.observe(headlessWithSelector, seconds),
+      collect: collectGarbage,
     }, () => {
       writer.setReady(true);
       const c = state.counts;
