@@ -42,13 +42,59 @@ const SECTION_SCRATCH = Buffer.alloc(65535 * 2);
 const RDATA_SCRATCH = Buffer.alloc(65535 + 2);
 
 /**
+ * Compression targets of the message being written: each name suffix written so far and its
+ * offset, in the order written (so offsets only grow). Most variants hold a handful (the
+ * question's suffixes and a few more), found by a scan of two arrays that are reused from one
+ * variant to the next; past INDEX_AFTER targets (an SRV set of many endpoints) a Map indexes them
+ * too, so a big variant stays linear.
+ */
+class CompressionTargets {
+  private static readonly INDEX_AFTER = 24;
+  private readonly suffixes: string[] = [];
+  private readonly offsets: number[] = [];
+  private count = 0;
+  private index: Map<string, number> | null = null;
+
+  clear(): void {
+    this.count = 0;
+    this.index = null;
+  }
+
+  get(suffix: string): number | undefined {
+    if (this.index !== null) return this.index.get(suffix);
+    for (let i = 0; i < this.count; i++) if (this.suffixes[i] === suffix) return this.offsets[i];
+    return undefined;
+  }
+
+  /** Adds a target (the caller has checked it is not there yet). */
+  add(suffix: string, offset: number): void {
+    this.suffixes[this.count] = suffix;
+    this.offsets[this.count] = offset;
+    this.count++;
+    if (this.index !== null) this.index.set(suffix, offset);
+    else if (this.count > CompressionTargets.INDEX_AFTER) {
+      this.index = new Map();
+      for (let i = 0; i < this.count; i++) this.index.set(this.suffixes[i]!, this.offsets[i]!);
+    }
+  }
+
+  /** Forgets the targets at `offset` or later (they were written last). */
+  dropFrom(offset: number): void {
+    while (this.count > 0 && this.offsets[this.count - 1]! >= offset) {
+      this.count--;
+      this.index?.delete(this.suffixes[this.count]!);
+    }
+  }
+}
+
+/**
  * Writes one variant's sections into SECTION_SCRATCH. One instance serves every variant of
  * every entry (reset() before each), so a 270,000-name first sync makes no writer objects.
  */
 class SectionWriter {
   readonly buf = SECTION_SCRATCH;
   pos = 0;
-  private readonly names = new Map<string, number>();
+  private readonly names = new CompressionTargets();
   private base = -1;
 
   /**
@@ -59,14 +105,14 @@ class SectionWriter {
     this.base = base;
     this.pos = 0;
     this.names.clear();
-    if (ownerSuffixes !== null) for (const [suffix, off] of ownerSuffixes) this.names.set(suffix, off);
+    if (ownerSuffixes !== null) for (let i = 0; i < ownerSuffixes.length; i++) this.names.add(ownerSuffixes[i]![0], ownerSuffixes[i]![1]);
     return this;
   }
 
   /** Drops everything written from `at` on, and the compression targets inside it. */
   rollback(at: number): void {
     this.pos = at;
-    for (const [suffix, off] of this.names) if (off >= this.base + at) this.names.delete(suffix);
+    this.names.dropFrom(this.base + at);
   }
 
   u8(v: number): void {
@@ -92,7 +138,7 @@ class SectionWriter {
         return;
       }
       const abs = this.base + this.pos;
-      if (this.base >= 0 && abs < 0x4000 && at === undefined) this.names.set(suffix, abs);
+      if (this.base >= 0 && abs < 0x4000 && at === undefined) this.names.add(suffix, abs);
       const dot = n.indexOf('.', start);
       this.label(n, start, dot);
       start = dot + 1;

@@ -403,9 +403,12 @@ export class RecordStore {
 }
 
 function dedupe(rrs: RR[]): RR[] {
+  // Most sets hold one record (a ClusterIP, a PTR, an endpoint's A): nothing to compare.
+  if (rrs.length < 2) return rrs;
   const seen = new Set<string>();
   return rrs.filter((rr) => {
-    const key = `${rr.name}/${rr.type}/${JSON.stringify(rr.data)}`;
+    const data = typeof rr.data === 'string' ? rr.data : JSON.stringify(rr.data);
+    const key = `${rr.name}/${rr.type}/${data}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
