@@ -213,11 +213,13 @@ function rdataCodec(type: string): RdataCodec {
 function suffixOffsets(owner: string): Array<[string, number]> {
   const n = canonicalName(owner);
   const out: Array<[string, number]> = [];
+  let ascii = true;
+  for (let i = 0; i < n.length; i++) if (n.charCodeAt(i) > 0x7f) ascii = false;
   let off = HEADER_SIZE;
   for (let start = 0; start < n.length - 1; ) {
     out.push([start === 0 ? n : n.slice(start), off]);
     const dot = n.indexOf('.', start);
-    off += 1 + Buffer.byteLength(n.slice(start, dot));
+    off += 1 + (ascii ? dot - start : Buffer.byteLength(n.slice(start, dot)));
     start = dot + 1;
   }
   return out;
