@@ -45,5 +45,20 @@ function gc(): GcFunction {
  * at the end keep RSS near the live data, without slowing the build.
  */
 export function collectGarbage(release: boolean): void {
-  gc()(release ? { type: 'major', execution: 'sync', flavor: 'last-resort' } : { type: 'major', execution: 'sync' });
+  if (release) {
+    gc()({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  } else {
+    // Between chunks only once the heap has grown well past what the last collection left: a
+    // full collection costs ~40 ms at 10,000 Services whether or not there is much to free.
+    if (v8.getHeapStatistics().used_heap_size < liveAfterLast * GROWTH_BEFORE_COLLECTING + GROWTH_SLACK_BYTES) return;
+    gc()({ type: 'major', execution: 'sync' });
+  }
+  liveAfterLast = v8.getHeapStatistics().used_heap_size;
 }
+
+/** Heap in use after the last collection run here. */
+let liveAfterLast = 0;
+// 1.5 measured against 1.25 and 2 (10k/100k replay and k8s-scale): 1.25 spends 197 ms collecting
+// per build, 2 peaks ~30 MiB higher; 1.5 spends 161 ms and keeps the peak.
+const GROWTH_BEFORE_COLLECTING = 1.5;
+const GROWTH_SLACK_BYTES = 16 * 2 ** 20;
