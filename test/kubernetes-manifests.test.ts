@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { LabelSelectorError, parseLabelSelector } from '../src/plugins/kubernetes/label-selector.ts';
 import { ManifestError, ManifestSource, loadManifests, readManifests, type ManifestObject } from '../src/plugins/kubernetes/manifests.ts';
 import type { ClusterSink } from '../src/plugins/kubernetes/sink.ts';
+import { endpointsOf } from '../src/plugins/kubernetes/model.ts';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'kdns-manifests-'));
@@ -172,7 +173,7 @@ items:
   assert.equal(web!.line, 2, 'the document starts after the comment');
   assert.deepEqual(web!.kind === 'Service' && web.object.clusterIPs, ['10.96.0.20']);
   assert.equal(nons!.line, 16);
-  assert.equal(slice!.kind === 'EndpointSlice' && slice.object.endpoints[0]!.ready, false);
+  assert.equal(slice!.kind === 'EndpointSlice' && endpointsOf(slice.object)[0]!.ready, false);
   assert.equal(slice!.kind === 'EndpointSlice' && slice.object.service, 'web');
   assert.equal(x!.kind === 'Service' && x.object.headless, true);
   assert.deepEqual(ns!.kind === 'Namespace' && ns.object, { name: 'demo', labels: { team: 'demo' } });
@@ -283,12 +284,12 @@ test('the demo cluster loads with the expected objects', () => {
   assert.equal(get('Service', 'demo/search').externalName, 'search.example.com');
   const slices = set.objects.filter((m) => m.kind === 'EndpointSlice').map((m) => m.object);
   const db = slices.find((s) => s.service === 'db')!;
-  assert.deepEqual(db.endpoints.map((e) => `${e.hostname} ${e.addresses[0]} ${e.ready}`), ['db-0 10.244.1.10 true', 'db-1 10.244.2.10 true', 'db-2 10.244.3.10 false']);
+  assert.deepEqual(endpointsOf(db).map((e) => `${e.hostname} ${e.addresses[0]} ${e.ready}`), ['db-0 10.244.1.10 true', 'db-1 10.244.2.10 true', 'db-2 10.244.3.10 false']);
   assert.deepEqual(slices.filter((s) => s.service === 'web').map((s) => s.addressType).sort(), ['IPv4', 'IPv6']);
   // Every endpoint that points at a Pod has that Pod, with the endpoint's address among its IPs.
   const pods = new Map(set.objects.filter((m) => m.kind === 'Pod').map((m) => [`${m.object.namespace}/${m.object.name}`, m.object.ips]));
   for (const s of slices) {
-    for (const e of s.endpoints) {
+    for (const e of endpointsOf(s)) {
       if (e.podName === '') continue;
       assert.ok(pods.get(`${s.namespace}/${e.podName}`)?.includes(e.addresses[0]!), `${s.name}: pod ${e.podName} has ${e.addresses[0]}`);
     }

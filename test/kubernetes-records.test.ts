@@ -2,7 +2,7 @@
 // the record store and the worker's answer path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { trimEndpointSlice, trimService } from '../src/plugins/kubernetes/model.ts';
+import { endpointsOf, packEndpoints, trimEndpointSlice, trimService } from '../src/plugins/kubernetes/model.ts';
 import { dashedAddress, serviceRecords, type RecordOptions } from '../src/plugins/kubernetes/records.ts';
 import { reverseName } from '../src/dns/ip.ts';
 
@@ -109,4 +109,22 @@ test('endpoint names: hostname first, pod names only when they fit in a label, I
 
 test('ExternalName pointing at an IP address makes no record', () => {
   assert.deepEqual(serviceRecords(svc({ type: 'ExternalName', externalName: '10.1.2.3' }), [], opts), []);
+});
+
+test('endpoints packed into one string read back as they were; separators in a value leave that value out', () => {
+  const eps = [
+    { addresses: ['10.244.1.5', '10.244.1.6'], ready: true, hostname: 'db-0', podName: 'db-0' },
+    { addresses: [], ready: false, hostname: '', podName: '' },
+    { addresses: ['fd00::1'], ready: false, hostname: '', podName: 'web-7d9f' },
+  ];
+  assert.deepEqual(endpointsOf({ ...slice([]), packedEndpoints: packEndpoints(eps) }), eps);
+  assert.deepEqual(endpointsOf(slice([])), []);
+  const odd = packEndpoints([{ addresses: ['10.0.0.1', 'a,b', 'c\td'], ready: true, hostname: 'x\ny', podName: 'p\tq' }]);
+  assert.deepEqual(endpointsOf({ ...slice([]), packedEndpoints: odd }), [{ addresses: ['10.0.0.1'], ready: true, hostname: '', podName: '' }]);
+  // From the API object: conditions.ready unset counts as ready, targetRef only when a Pod.
+  const sl = slice([{ addresses: ['10.1.0.1'], hostname: 'h', targetRef: { kind: 'Pod', name: 'p-1' } }, { addresses: ['10.1.0.2'], conditions: { ready: false }, targetRef: { kind: 'Node', name: 'n' } }]);
+  assert.deepEqual(endpointsOf(sl), [
+    { addresses: ['10.1.0.1'], ready: true, hostname: 'h', podName: 'p-1' },
+    { addresses: ['10.1.0.2'], ready: false, hostname: '', podName: '' },
+  ]);
 });

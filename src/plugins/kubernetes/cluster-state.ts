@@ -8,7 +8,7 @@ import type { RR } from '../../table/entry.ts';
 import type { RecordStore } from '../../table/record-store.ts';
 import { isSubdomain } from '../../dns/name.ts';
 import type { LabelSelector } from './label-selector.ts';
-import type { EndpointSliceInfo, NamespaceInfo, PodInfo, ServiceInfo } from './model.ts';
+import { type EndpointSliceInfo, type NamespaceInfo, type PodInfo, type ServiceInfo, endpointsOf } from './model.ts';
 import { dashedAddress, serviceRecords } from './records.ts';
 import type { ClusterSink } from './sink.ts';
 
@@ -282,7 +282,7 @@ export class ClusterState implements ClusterSink {
     // (the objects are replaced, never changed, on an update), instead of keeping them.
     const records = (): RR[] => this.serviceRecords(svc, slices);
     this.store.set(`svc:${k}`, records(), [], records);
-    const isDns = this.local.size > 0 && svc.clusterIPs.length > 0 && slices.some((s) => s.endpoints.some((e) => e.addresses.some((a) => this.local.has(a))));
+    const isDns = this.local.size > 0 && svc.clusterIPs.length > 0 && slices.some((s) => endpointsOf(s).some((e) => e.addresses.some((a) => this.local.has(a))));
     if (isDns) this.dnsServices.add(k);
     if (isDns !== wasDns) this.apexDirty = true;
   }
@@ -347,7 +347,7 @@ export class ClusterState implements ClusterSink {
 }
 
 function hasReadyEndpoint(slices: EndpointSliceInfo[]): boolean {
-  return slices.some((s) => s.endpoints.some((e) => e.ready && e.addresses.length > 0));
+  return slices.some((s) => endpointsOf(s).some((e) => e.ready && e.addresses.length > 0));
 }
 
 function index(map: Map<string, Set<string>>, ns: string, k: string): void {

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import type { RR } from '../../table/entry.ts';
 import { reverseName } from '../../dns/ip.ts';
-import type { EndpointInfo, EndpointSliceInfo, ServiceInfo, ServicePort } from './model.ts';
+import { type EndpointInfo, type EndpointSliceInfo, type ServiceInfo, type ServicePort, endpointsOf } from './model.ts';
 
 export interface RecordOptions {
   zone: string;
@@ -81,7 +81,7 @@ export function serviceRecords(svc: ServiceInfo, slices: EndpointSliceInfo[], op
   // Endpoints: the service's own addresses when headless, and for every service a name per ready
   // endpoint (`<host>.<svc>...`) with a PTR to it, as CoreDNS resolves them.
   for (const slice of slices) {
-    for (const ep of slice.endpoints) {
+    for (const ep of endpointsOf(slice)) {
       if (!ep.ready && !svc.publishNotReadyAddresses) continue;
       for (const ip of ep.addresses) {
         if (isIP(ip) === 0) continue; // FQDN slices
