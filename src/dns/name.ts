@@ -41,10 +41,48 @@ const WIRE_SCRATCH = Buffer.alloc(MAX_NAME_WIRE + MAX_LABEL + 4);
 
 /** Text name -> lower-cased wire bytes. Throws on empty or oversized labels. */
 export function nameToWire(name: string): Uint8Array {
-  const n = canonicalName(name);
-  if (n === '.') return new Uint8Array(1);
-  // Labels are written straight into scratch space (ASCII, the common case, byte by byte), then
-  // copied out once: one allocation per name, however many labels.
+  return new Uint8Array(nameToWireView(name)); // a copy (the view is scratch space)
+}
+
+/**
+ * nameToWire into scratch space: the returned view is valid until the next call (a lookup by
+ * name that keeps nothing, such as the record store's table lookups, allocates no buffer).
+ */
+export function nameToWireView(name: string): Uint8Array {
+  return canonicalNameToWireView(canonicalName(name), name);
+}
+
+/** nameToWireView for a name already in canonicalName()'s form (no lower-casing copy made). */
+export function canonicalNameToWireView(n: string, name = n): Uint8Array {
+  // ASCII (the common case) in one pass: each byte copied as the dots are found, a label's
+  // length byte filled in when its dot is reached.
+  let lenAt = 0;
+  let o = 1;
+  for (let i = 0; i < n.length; i++) {
+    const c = n.charCodeAt(i);
+    if (c > 0x7f || o >= MAX_NAME_WIRE) return labelWiseToWireView(n, name);
+    if (c !== 0x2e) {
+      WIRE_SCRATCH[o++] = c;
+      continue;
+    }
+    const len = o - lenAt - 1;
+    if (len === 0 || len > MAX_LABEL) return labelWiseToWireView(n, name); // it throws the reason
+    WIRE_SCRATCH[lenAt] = len;
+    lenAt = o++;
+  }
+  // No trailing dot (not canonical) or longer than a name may be: the label-wise path decides.
+  if (lenAt !== o - 1 || o > MAX_NAME_WIRE) return labelWiseToWireView(n, name);
+  WIRE_SCRATCH[lenAt] = 0;
+  return WIRE_SCRATCH.subarray(0, o);
+}
+
+/** Label by label, for names with non-ASCII labels (UTF-8) and for the errors. */
+function labelWiseToWireView(n: string, name: string): Uint8Array {
+  if (n === '.') {
+    WIRE_SCRATCH[0] = 0;
+    return WIRE_SCRATCH.subarray(0, 1);
+  }
+  // Labels are written straight into scratch space (ASCII, the common case, byte by byte).
   let o = 0;
   for (let start = 0; start < n.length; ) {
     const dot = n.indexOf('.', start);
@@ -61,7 +99,7 @@ export function nameToWire(name: string): Uint8Array {
     start = dot + 1;
   }
   WIRE_SCRATCH[o++] = 0;
-  return new Uint8Array(WIRE_SCRATCH.subarray(0, o)); // a copy (Buffer's slice() would be a view)
+  return WIRE_SCRATCH.subarray(0, o);
 }
 
 /** Wire name (no compression pointers) at `start` -> text with trailing dot. */

@@ -3,7 +3,7 @@
 // records touch are rebuilt, plus the empty non-terminals above them and the entries whose
 // additional section lists their addresses. Cost is proportional to the change, not the zone.
 import { QTYPE, RCODE, typeFromName } from '../dns/constants.ts';
-import { canonicalName, nameToWire } from '../dns/name.ts';
+import { canonicalName, canonicalNameToWireView, nameToWire } from '../dns/name.ts';
 import { type RR, type VariantSpec, encodeEntryView } from './entry.ts';
 import { QTYPE_DEFAULT } from './layout.ts';
 import type { TableWriter } from './writer.ts';
@@ -41,9 +41,11 @@ class NameState {
 }
 
 /**
- * A name's entry in `names`: the owner's key itself for the common case (a leaf name of a single
- * owner: ~90 % of a cluster's names, its endpoints, PTRs and SRV names), so that case costs no
- * object; a NameState for the rest. At 100,000 endpoints there are ~270,000 names.
+ * A name's entry: the owner's key itself for the common case (a leaf name of a single owner:
+ * ~90 % of a cluster's names, its endpoints, PTRs and SRV names), a NameState for the rest. At
+ * 100,000 endpoints there are ~270,000 names. Once written, a leaf leaves `names` altogether:
+ * its table slot carries the owner's number (TableWriter tags), so the primary keeps no string
+ * or hash-table slot per leaf (~28 MiB at 10,000 Services; bench/RESULTS.md, issue 13).
  */
 type NameEntry = string | NameState;
 
@@ -53,6 +55,8 @@ type NameEntry = string | NameState;
  * keeps cluster state once (in the source's own compact model) instead of also as records.
  */
 interface OwnerState {
+  /** The owner's number: the tag its leaf names carry in the table. */
+  id: number;
   grouped: Map<string, RR[]> | null;
   /** Names the owner keeps in existence without records of their own. */
   names: string[];
@@ -102,6 +106,14 @@ export class RecordStore {
   /** Zone apex -> its SOA (also the negative-answer SOA). */
   private readonly zones: Map<string, RR>;
   private readonly owners = new Map<string, OwnerState>();
+  /** Owner number -> key (a removed owner's slot is reused once a flush has rewritten its names). */
+  private readonly ownerKeys: Array<string | undefined> = [];
+  private readonly freeIds: number[] = [];
+  private readonly freedThisFlush: number[] = [];
+  /**
+   * Names with state not (yet) in the table: every change until it is flushed, and for good the
+   * names that are more than a leaf. A name absent here is the table's (see entry()).
+   */
   private readonly names = new Map<string, NameEntry>();
   /** target name -> names whose answers embed its data (SRV/MX/NS targets, CNAMEs), counted. */
   private readonly dependents = new Map<string, Map<string, number>>();
@@ -135,10 +147,13 @@ export class RecordStore {
     this.remove(owner);
     if (next.length === 0 && bare.length === 0) return;
     const grouped = groupByName(next, bare);
-    this.owners.set(owner, { grouped, names: bare, regenerate: regenerate ?? null });
+    const id = this.freeIds.pop() ?? this.ownerKeys.length;
+    this.ownerKeys[id] = owner;
+    this.owners.set(owner, { id, grouped, names: bare, regenerate: regenerate ?? null });
     for (const [name, list] of grouped) {
-      const was = aliveOf(this.names.get(name));
-      this.addOwner(name, owner);
+      const e = this.entry(name);
+      const was = aliveOf(e);
+      this.addOwner(name, owner, e);
       this.propagate(name, was);
       this.touch(name);
       for (const rr of list) this.depend(rr, +1);
@@ -153,11 +168,16 @@ export class RecordStore {
     this.regenerated.delete(owner);
     for (const [name, list] of grouped) {
       for (const rr of list) this.depend(rr, -1);
-      const was = aliveOf(this.names.get(name));
-      this.removeOwner(name, owner);
+      const e = this.entry(name);
+      const was = aliveOf(e);
+      this.removeOwner(name, owner, e);
       this.propagate(name, was);
       this.touch(name);
     }
+    // Every name of the owner is in `names` now (removeOwner), but table slots carry its number
+    // until the flush rewrites them: only then is the number reused.
+    this.ownerKeys[old.id] = undefined;
+    this.freedThisFlush.push(old.id);
   }
 
   /** Makes room in the table for about `names` more names (a bulk load's projection). */
@@ -177,7 +197,26 @@ export class RecordStore {
     } finally {
       this.release();
     }
+    for (const id of this.freedThisFlush) this.freeIds.push(id);
+    this.freedThisFlush.length = 0;
     return count;
+  }
+
+  /**
+   * A name's state: pending or kept in `names`, else the owner whose number the table slot
+   * carries (a written leaf), else none. Every change goes through `names` first, so the map
+   * always shadows the table.
+   */
+  private entry(name: string): NameEntry | undefined {
+    const e = this.names.get(name);
+    if (e !== undefined) return e;
+    const tag = this.writer.tagOf(canonicalNameToWireView(name)) // names here are canonical;
+    return tag < 0 ? undefined : this.ownerKeys[tag];
+  }
+
+  /** The tag to store with a name being written: its owner's number when it is a leaf. */
+  private tagFor(e: NameEntry | undefined): number {
+    return typeof e === 'string' ? this.owners.get(e)!.id : -1;
   }
 
   private writeAll(names: string[], count: number): void {
@@ -194,20 +233,28 @@ export class RecordStore {
       return;
     }
     // Encode first, outside the batch: readers only wait (seqlock) while entries are stored.
+    // Leaves leave `names` only after the batch: until then later names' answers (an SRV's
+    // additional addresses) read them from there, not from the table's old entries.
     const puts: Uint8Array[] = [];
+    const tags: number[] = [];
+    const leaves: string[] = [];
     const removes: Uint8Array[] = [];
     for (const name of names) {
-      if (this.isGone(name)) {
+      const e = this.entry(name);
+      if (this.isGone(name, e)) {
         this.names.delete(name);
         removes.push(nameToWire(name));
       } else {
         puts.push(this.encode(name).slice());
+        tags.push(this.tagFor(e));
+        if (typeof e === 'string') leaves.push(name);
       }
     }
     this.writer.batch(() => {
       for (const wire of removes) this.writer.remove(wire);
-      for (const entry of puts) this.writer.put(entry);
+      for (let i = 0; i < puts.length; i++) this.writer.put(puts[i]!, tags[i]!);
     });
+    for (const name of leaves) this.names.delete(name);
   }
 
   /** After a flush: records that can be made again are not kept. */
@@ -217,23 +264,25 @@ export class RecordStore {
   }
 
   /** A name with no records, nothing below it, and not an apex: it leaves the table. */
-  private isGone(name: string): boolean {
-    const e = this.names.get(name);
+  private isGone(name: string, e: NameEntry | undefined): boolean {
     return !aliveOf(e) && !this.zones.has(name);
   }
 
   private write(name: string): void {
-    if (this.isGone(name)) {
+    const e = this.entry(name);
+    if (this.isGone(name, e)) {
       this.names.delete(name);
       this.writer.remove(nameToWire(name));
-    } else {
-      this.writer.put(this.encode(name));
+      return;
     }
+    this.writer.put(this.encode(name), this.tagFor(e));
+    // In the table now, and nothing of this batch reads the map for it before the table.
+    if (typeof e === 'string') this.names.delete(name);
   }
 
-  /** Names currently holding records or standing as empty non-terminals (for stats). */
+  /** Names in the table: holding records or standing as empty non-terminals (after a flush). */
   get size(): number {
-    return this.names.size;
+    return this.writer.stats().names;
   }
 
   private checkInZone(name: string): void {
@@ -278,7 +327,7 @@ export class RecordStore {
   /** Every record at this name, all owners together, by type. */
   private typesAt(name: string): Map<string, RR[]> {
     const types = new Map<string, RR[]>();
-    for (const owner of ownersOf(this.names.get(name))) {
+    for (const owner of ownersOf(this.entry(name))) {
       for (const rr of this.groupedOf(owner)?.get(name) ?? []) {
         let set = types.get(rr.type);
         if (!set) types.set(rr.type, (set = []));
@@ -312,7 +361,7 @@ export class RecordStore {
 
   /** The name's NameState, made (from its single-owner form too) when it needs more than a leaf's. */
   private state(name: string): NameState {
-    const e = this.names.get(name);
+    const e = this.entry(name);
     if (e instanceof NameState) return e;
     const st = new NameState();
     if (typeof e === 'string') st.owners = e;
@@ -320,22 +369,26 @@ export class RecordStore {
     return st;
   }
 
-  private addOwner(name: string, owner: string): void {
-    const e = this.names.get(name);
+  /** `e`: the name's entry() (looked up once by the caller). */
+  private addOwner(name: string, owner: string, e: NameEntry | undefined): void {
     if (e === undefined) {
       this.names.set(name, owner);
       return;
     }
-    if (e === owner) return;
+    if (e === owner) {
+      this.names.set(name, owner); // pending: shadows the table until the flush
+      return;
+    }
     const st = this.state(name);
     if (st.owners === null) st.owners = owner;
     else if (typeof st.owners === 'string') {
       if (st.owners !== owner) st.owners = [st.owners, owner];
     } else if (!st.owners.includes(owner)) st.owners.push(owner);
+    // A name an update took away and gave back (set() removes first) is a leaf again.
+    this.shrink(name, st);
   }
 
-  private removeOwner(name: string, owner: string): void {
-    const e = this.names.get(name);
+  private removeOwner(name: string, owner: string, e: NameEntry | undefined): void {
     if (e === undefined) return;
     if (typeof e === 'string') {
       // Left without owners: it stays in `names` until the flush writes it out of the table.
@@ -382,7 +435,7 @@ export class RecordStore {
   private propagate(name: string, wasAlive: boolean): void {
     const zone = this.zoneOf(name)!;
     for (let at = name; at !== zone; ) {
-      const nowAlive = aliveOf(this.names.get(at));
+      const nowAlive = aliveOf(this.entry(at));
       if (nowAlive === wasAlive) return;
       const dot = at.indexOf('.');
       const parent = dot === at.length - 1 ? '.' : at.slice(dot + 1);

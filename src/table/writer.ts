@@ -32,6 +32,11 @@ export class TableWriter {
    * 100,000 endpoints; bench/RESULTS.md, issue 13).
    */
   private sizes!: Int32Array;
+  /**
+   * Each slot's owner tag, for the record store (-1: none), likewise not shared: it lets the
+   * store keep no per-name state in JS for the names that need none (see RecordStore.entry).
+   */
+  private tags!: Int32Array;
   private slotMask = 0;
   private arenaEnd = 0;
   private used = 0;
@@ -77,9 +82,15 @@ export class TableWriter {
     if (this.used + bytes > this.arenaEnd || (this.usedSlots + names) * 2 > this.slotMask + 1) this.grow(bytes, names);
   }
 
-  /** Stores (or replaces) the entry for the name encoded inside it. */
-  put(entry: Uint8Array): void {
-    this.batch(() => this.putInBatch(entry));
+  /** Stores (or replaces) the entry for the name encoded inside it, with the caller's tag (>= 0) or none. */
+  put(entry: Uint8Array, tag = -1): void {
+    this.batch(() => this.putInBatch(entry, tag));
+  }
+
+  /** The tag stored with a live name (wire form, lower case), else -1 (no such name, or none). */
+  tagOf(nameWire: Uint8Array): number {
+    const slot = this.find(nameWire, 0, nameWire.length, hashName(nameWire, 0, nameWire.length));
+    return slot < 0 || this.i32[SLOT_BASE + slot * SLOT_INTS + 1]! <= 0 ? -1 : this.tags[slot]!;
   }
 
   remove(nameWire: Uint8Array): void {
@@ -113,7 +124,7 @@ export class TableWriter {
     };
   }
 
-  private putInBatch(entry: Uint8Array): void {
+  private putInBatch(entry: Uint8Array, tag: number): void {
     const nameLen = entry[0]! | (entry[1]! << 8);
     const hash = hashName(entry, ENTRY_HEAD, ENTRY_HEAD + nameLen);
     const size = align4(entry.length);
@@ -140,6 +151,7 @@ export class TableWriter {
       }
     }
     this.sizes[slot] = size;
+    this.tags[slot] = tag;
     this.liveBytes += size;
     Atomics.store(this.i32, SLOT_BASE + slot * SLOT_INTS + 1, offset);
     if (this.deadBytes > MIN_ARENA && this.deadBytes > this.liveBytes) this.grow(0, 0);
@@ -177,6 +189,7 @@ export class TableWriter {
     this.i32 = new Int32Array(this.sab);
     this.u8 = new Uint8Array(this.sab);
     this.sizes = new Int32Array(slots);
+    this.tags = new Int32Array(slots);
     this.slotMask = slots - 1;
     this.arenaEnd = arenaStart + arenaBytes;
     this.used = arenaStart;
@@ -194,6 +207,7 @@ export class TableWriter {
     const oldU8 = this.u8;
     const oldI32 = this.i32;
     const oldSizes = this.sizes;
+    const oldTags = this.tags;
     const oldSlots = this.slotMask + 1;
     // Slots: a power of two (the hash mask), at most a third used after a move, so the next
     // move (at half) is geometric too and probes stay short.
@@ -220,6 +234,7 @@ export class TableWriter {
       this.i32[SLOT_BASE + slot * SLOT_INTS] = hash;
       this.i32[SLOT_BASE + slot * SLOT_INTS + 1] = offset;
       this.sizes[slot] = size;
+      this.tags[slot] = oldTags[s]!;
       this.usedSlots++;
       this.liveBytes += size;
     }
