@@ -9,6 +9,10 @@ import { QTYPE_DEFAULT } from './layout.ts';
 import type { TableWriter } from './writer.ts';
 
 const MAX_CNAME_CHAIN = 8;
+/** Table tags (tagFor): owner number + 1 in the low 22 bits, names below in the 9 above. */
+const TAG_BELOW_SHIFT = 22;
+const TAG_OWNER_MASK = (1 << TAG_BELOW_SHIFT) - 1;
+const TAG_BELOW_MAX = 511;
 /** Bytes per entry to reserve before the table has a measured average (a Service name with SRV is ~200). */
 const ENTRY_BYTES_GUESS = 160;
 /** Types whose answer carries the target's addresses in the additional section. */
@@ -116,7 +120,12 @@ export class RecordStore {
    */
   private readonly names = new Map<string, NameEntry>();
   /** target name -> names whose answers embed its data (SRV/MX/NS targets, CNAMEs), counted. */
-  private readonly dependents = new Map<string, Map<string, number>>();
+  /**
+   * A single dependent as the name itself, several as a list with one element per record (a
+   * multiset: a Service's 2-4 SRV names on its name, the common case). Lists cost a fraction of
+   * a Map each (~5 MiB at 10,000 Services); a removal scans its list, which stays short.
+   */
+  private readonly dependents = new Map<string, string | string[]>();
   private readonly dirty = new Set<string>();
   private readonly zoneSuffixes: Array<[string, string]>;
   /** Owners' records made again for this flush (by regenerate), dropped when it ends. */
@@ -208,15 +217,38 @@ export class RecordStore {
    * always shadows the table.
    */
   private entry(name: string): NameEntry | undefined {
-    const e = this.names.get(name);
-    if (e !== undefined) return e;
-    const tag = this.writer.tagOf(canonicalNameToWireView(name)) // names here are canonical;
-    return tag < 0 ? undefined : this.ownerKeys[tag];
+    return this.names.get(name) ?? this.fromTable(name);
   }
 
-  /** The tag to store with a name being written: its owner's number when it is a leaf. */
-  private tagFor(e: NameEntry | undefined): number {
-    return typeof e === 'string' ? this.owners.get(e)!.id : -1;
+  /**
+   * The state a written name's tag holds (see tagFor): a leaf's owner, or a fresh NameState
+   * for a name with names below it (state() keeps it in `names` if it is to change).
+   */
+  private fromTable(name: string): NameEntry | undefined {
+    const tag = this.writer.tagOf(canonicalNameToWireView(name)); // names here are canonical
+    if (tag < 0) return undefined;
+    const owner = this.ownerKeys[(tag & TAG_OWNER_MASK) - 1];
+    const below = tag >>> TAG_BELOW_SHIFT;
+    if (below === 0) return owner;
+    const st = new NameState();
+    st.below = below;
+    st.owners = owner ?? null;
+    return st;
+  }
+
+  /**
+   * The tag to store with a name being written, -1 to keep its state in `names` instead: its
+   * owner's number + 1 (0: none) in the low bits, the count of live names below it in the high
+   * ones. A name of several owners, an apex, or one with too many names below stays in `names`
+   * (~1 % of a cluster's names: namespaces, zone apexes, reverse zones' upper labels).
+   */
+  private tagFor(name: string, e: NameEntry | undefined): number {
+    if (e === undefined) return -1;
+    const owner = typeof e === 'string' ? e : e.owners;
+    const below = typeof e === 'string' ? 0 : e.below;
+    if (Array.isArray(owner) || below > TAG_BELOW_MAX || this.zones.has(name)) return -1;
+    const id = owner === null ? 0 : this.owners.get(owner)!.id + 1;
+    return id > TAG_OWNER_MASK ? -1 : (below << TAG_BELOW_SHIFT) | id;
   }
 
   private writeAll(names: string[], count: number): void {
@@ -233,11 +265,11 @@ export class RecordStore {
       return;
     }
     // Encode first, outside the batch: readers only wait (seqlock) while entries are stored.
-    // Leaves leave `names` only after the batch: until then later names' answers (an SRV's
+    // Names leave `names` only after the batch: until then later names' answers (an SRV's
     // additional addresses) read them from there, not from the table's old entries.
     const puts: Uint8Array[] = [];
     const tags: number[] = [];
-    const leaves: string[] = [];
+    const written: string[] = [];
     const removes: Uint8Array[] = [];
     for (const name of names) {
       const e = this.entry(name);
@@ -245,16 +277,17 @@ export class RecordStore {
         this.names.delete(name);
         removes.push(nameToWire(name));
       } else {
+        const tag = this.tagFor(name, e);
         puts.push(this.encode(name).slice());
-        tags.push(this.tagFor(e));
-        if (typeof e === 'string') leaves.push(name);
+        tags.push(tag);
+        if (tag >= 0) written.push(name);
       }
     }
     this.writer.batch(() => {
       for (const wire of removes) this.writer.remove(wire);
       for (let i = 0; i < puts.length; i++) this.writer.put(puts[i]!, tags[i]!);
     });
-    for (const name of leaves) this.names.delete(name);
+    for (const name of written) this.names.delete(name);
   }
 
   /** After a flush: records that can be made again are not kept. */
@@ -275,9 +308,10 @@ export class RecordStore {
       this.writer.remove(nameToWire(name));
       return;
     }
-    this.writer.put(this.encode(name), this.tagFor(e));
+    const tag = this.tagFor(name, e);
+    this.writer.put(this.encode(name), tag);
     // In the table now, and nothing of this batch reads the map for it before the table.
-    if (typeof e === 'string') this.names.delete(name);
+    if (tag >= 0) this.names.delete(name);
   }
 
   /** Names in the table: holding records or standing as empty non-terminals (after a flush). */
@@ -360,10 +394,12 @@ export class RecordStore {
   }
 
   /** The name's NameState, made (from its single-owner form too) when it needs more than a leaf's. */
+  /** The name's NameState in `names` (from the table's tag, or its leaf form, if need be), to change. */
   private state(name: string): NameState {
-    const e = this.entry(name);
-    if (e instanceof NameState) return e;
-    const st = new NameState();
+    const m = this.names.get(name);
+    if (m instanceof NameState) return m;
+    const e = m ?? this.fromTable(name);
+    const st = e instanceof NameState ? e : new NameState();
     if (typeof e === 'string') st.owners = e;
     this.names.set(name, st);
     return st;
@@ -395,12 +431,13 @@ export class RecordStore {
       if (e === owner) this.names.set(name, new NameState());
       return;
     }
-    if (e.owners === owner) e.owners = null;
-    else if (Array.isArray(e.owners)) {
-      const rest = e.owners.filter((o) => o !== owner);
-      e.owners = rest.length === 0 ? null : rest.length === 1 ? rest[0]! : rest;
+    const st = this.state(name); // `e` itself may be a copy from the table
+    if (st.owners === owner) st.owners = null;
+    else if (Array.isArray(st.owners)) {
+      const rest = st.owners.filter((o) => o !== owner);
+      st.owners = rest.length === 0 ? null : rest.length === 1 ? rest[0]! : rest;
     }
-    this.shrink(name, e);
+    this.shrink(name, st);
   }
 
   /** Back to the leaf form when a NameState holds nothing a leaf cannot. */
@@ -411,19 +448,35 @@ export class RecordStore {
   /** Marks a name, and every answer that embeds its data, for rebuilding. */
   private touch(name: string): void {
     this.dirty.add(name);
-    for (const d of this.dependents.get(name)?.keys() ?? []) this.dirty.add(d);
+    const d = this.dependents.get(name);
+    if (d === undefined) return;
+    if (typeof d === 'string') this.dirty.add(d);
+    else for (const n of d) this.dirty.add(n);
   }
 
-  private depend(rr: RR, delta: number): void {
+  /** Counts `rr` (delta +1) or stops counting it (-1) as a dependent of its target. */
+  private depend(rr: RR, delta: 1 | -1): void {
     const targetOf = TARGET_OF[rr.type] ?? (rr.type === 'CNAME' ? (d: unknown) => String(d) : null);
     if (targetOf === null) return;
     const target = canonicalName(targetOf(rr.data));
-    let counts = this.dependents.get(target);
-    if (!counts) this.dependents.set(target, (counts = new Map()));
-    const n = (counts.get(rr.name) ?? 0) + delta;
-    if (n > 0) counts.set(rr.name, n);
-    else counts.delete(rr.name);
-    if (counts.size === 0) this.dependents.delete(target);
+    // A name's own records (the SRV set at a Service's name): touch() rebuilds it anyway.
+    if (target === rr.name) return;
+    const d = this.dependents.get(target);
+    if (delta > 0) {
+      if (d === undefined) this.dependents.set(target, rr.name);
+      else if (typeof d === 'string') this.dependents.set(target, [d, rr.name]);
+      else d.push(rr.name);
+      return;
+    }
+    if (d === undefined) return;
+    if (typeof d === 'string') {
+      if (d === rr.name) this.dependents.delete(target);
+      return;
+    }
+    const at = d.lastIndexOf(rr.name);
+    if (at < 0) return;
+    d.splice(at, 1);
+    if (d.length === 1) this.dependents.set(target, d[0]!);
   }
 
   /**

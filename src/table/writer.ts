@@ -5,7 +5,7 @@
 // copied into a fresh, larger buffer that is handed to the workers (onSwap).
 import {
   ENTRY_HEAD, H_ARENA_START, H_GENERATION, H_MAGIC, H_MOVED, H_READY, H_SEQ, H_SLOTS, HEADER_BYTES,
-  MAGIC, SLOT_BASE, SLOT_INTS, align4,
+  MAGIC, SLOT_BASE, SLOT_INTS, VARIANT_BYTES, align4,
 } from './layout.ts';
 import { hashName } from '../dns/name.ts';
 
@@ -26,15 +26,12 @@ export class TableWriter {
   private i32!: Int32Array;
   private u8!: Uint8Array;
   /**
-   * Each slot's entry size in bytes (the writer's own bookkeeping, not shared). The slots
-   * themselves, with the names inside the entries they point at, are the only name index: a
-   * name -> slot map beside them cost ~140 bytes a name (~38 MiB at 10,000 Services /
-   * 100,000 endpoints; bench/RESULTS.md, issue 13).
-   */
-  private sizes!: Int32Array;
-  /**
-   * Each slot's owner tag, for the record store (-1: none), likewise not shared: it lets the
-   * store keep no per-name state in JS for the names that need none (see RecordStore.entry).
+   * Each slot's owner tag, for the record store (-1: none); the writer's own, not shared. The
+   * slots themselves, with the names inside the entries they point at, are the only name index
+   * (a name -> slot map beside them cost ~140 bytes a name, ~38 MiB at 10,000 Services /
+   * 100,000 endpoints), and the tags let the store keep no per-name state in JS for the names
+   * that need none (see RecordStore.entry; bench/RESULTS.md, issue 13). Entry sizes are read
+   * from the entries (entrySize), not kept beside them.
    */
   private tags!: Int32Array;
   private slotMask = 0;
@@ -101,8 +98,9 @@ export class TableWriter {
       const offset = this.i32[at]!;
       if (offset <= 0) return;
       Atomics.store(this.i32, at, -offset);
-      this.deadBytes += this.sizes[slot]!;
-      this.liveBytes -= this.sizes[slot]!;
+      const size = entrySize(this.u8, offset);
+      this.deadBytes += size;
+      this.liveBytes -= size;
       this.liveNames--;
     });
   }
@@ -144,13 +142,13 @@ export class TableWriter {
     } else {
       const old = this.i32[SLOT_BASE + slot * SLOT_INTS + 1]!;
       if (old > 0) {
-        this.deadBytes += this.sizes[slot]!;
-        this.liveBytes -= this.sizes[slot]!;
+        const oldSize = entrySize(this.u8, old);
+        this.deadBytes += oldSize;
+        this.liveBytes -= oldSize;
       } else {
         this.liveNames++; // a removed name back in its old slot
       }
     }
-    this.sizes[slot] = size;
     this.tags[slot] = tag;
     this.liveBytes += size;
     Atomics.store(this.i32, SLOT_BASE + slot * SLOT_INTS + 1, offset);
@@ -188,7 +186,6 @@ export class TableWriter {
     this.sab = new SharedArrayBuffer(arenaStart + arenaBytes);
     this.i32 = new Int32Array(this.sab);
     this.u8 = new Uint8Array(this.sab);
-    this.sizes = new Int32Array(slots);
     this.tags = new Int32Array(slots);
     this.slotMask = slots - 1;
     this.arenaEnd = arenaStart + arenaBytes;
@@ -206,7 +203,6 @@ export class TableWriter {
   private grow(extraBytes: number, extraNames: number): void {
     const oldU8 = this.u8;
     const oldI32 = this.i32;
-    const oldSizes = this.sizes;
     const oldTags = this.tags;
     const oldSlots = this.slotMask + 1;
     // Slots: a power of two (the hash mask), at most a third used after a move, so the next
@@ -226,14 +222,13 @@ export class TableWriter {
       const from = oldI32[SLOT_BASE + s * SLOT_INTS + 1]!;
       if (from <= 0) continue;
       const hash = oldI32[SLOT_BASE + s * SLOT_INTS]!;
-      const size = oldSizes[s]!;
+      const size = entrySize(oldU8, from);
       const offset = this.used;
       this.u8.set(oldU8.subarray(from, from + size), offset);
       this.used += size;
       const slot = this.freeSlot(hash);
       this.i32[SLOT_BASE + slot * SLOT_INTS] = hash;
       this.i32[SLOT_BASE + slot * SLOT_INTS + 1] = offset;
-      this.sizes[slot] = size;
       this.tags[slot] = oldTags[s]!;
       this.usedSlots++;
       this.liveBytes += size;
@@ -246,6 +241,21 @@ export class TableWriter {
     // Readers still on the old buffer see it as moved and fetch the new one before reading on.
     Atomics.store(oldI32, H_MOVED, 1);
   }
+}
+
+/**
+ * Bytes an entry takes in the arena (4-aligned): its variants' data is laid out in order after
+ * them (entry.ts), so the entry ends where the last variant's data does.
+ */
+function entrySize(u8: Uint8Array, at: number): number {
+  const nameLen = u8[at]! | (u8[at + 1]! << 8);
+  const count = u8[at + 2]! | (u8[at + 3]! << 8);
+  const head = align4(ENTRY_HEAD + nameLen);
+  if (count === 0) return head;
+  const v = at + head + (count - 1) * VARIANT_BYTES;
+  const len = u8[v + 10]! | (u8[v + 11]! << 8);
+  const data = (u8[v + 12]! | (u8[v + 13]! << 8) | (u8[v + 14]! << 16)) + u8[v + 15]! * 2 ** 24;
+  return align4(data + len);
 }
 
 function sameBytes(u8: Uint8Array, at: number, src: Uint8Array, from: number, len: number): boolean {
