@@ -15,6 +15,9 @@ if (tooOld) {
 }
 const { enableCompileCache, flushCompileCache } = await import('./compile-cache.js');
 enableCompileCache();
+// Before the server's modules load: client-node's ListWatch without its generated models.
+const { slimClientNodeImports } = await import('../src/plugins/kubernetes/client-node-imports.ts');
+slimClientNodeImports();
 const { main } = await import('../src/cli.ts');
 flushCompileCache();
 // Exit as soon as main is done (the server has stopped in order by then): a connection still

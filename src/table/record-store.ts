@@ -119,11 +119,11 @@ export class RecordStore {
    * names that are more than a leaf. A name absent here is the table's (see entry()).
    */
   private readonly names = new Map<string, NameEntry>();
-  /** target name -> names whose answers embed its data (SRV/MX/NS targets, CNAMEs), counted. */
   /**
-   * A single dependent as the name itself, several as a list with one element per record (a
-   * multiset: a Service's 2-4 SRV names on its name, the common case). Lists cost a fraction of
-   * a Map each (~5 MiB at 10,000 Services); a removal scans its list, which stays short.
+   * Target name -> names whose answers embed its data (SRV/MX/NS targets, CNAMEs): one as the
+   * name itself, several as a list with an element per record (a multiset: a Service's 2-4 SRV
+   * names on its name, the common case). A list costs a fraction of a Map; a removal scans its
+   * list, which stays short.
    */
   private readonly dependents = new Map<string, string | string[]>();
   private readonly dirty = new Set<string>();
