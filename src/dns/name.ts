@@ -41,18 +41,15 @@ const WIRE_SCRATCH = Buffer.alloc(MAX_NAME_WIRE + MAX_LABEL + 4);
 
 /** Text name -> lower-cased wire bytes. Throws on empty or oversized labels. */
 export function nameToWire(name: string): Uint8Array {
-  return new Uint8Array(nameToWireView(name)); // a copy (the view is scratch space)
+  // A copy: the view is scratch space.
+  return new Uint8Array(canonicalNameToWireView(canonicalName(name), name));
 }
 
 /**
- * nameToWire into scratch space: the returned view is valid until the next call (a lookup by
- * name that keeps nothing, such as the record store's table lookups, allocates no buffer).
+ * nameToWire for a name already in canonicalName()'s form, into scratch space: the view is valid
+ * until the next call (a lookup that keeps nothing, such as the record store's table lookups,
+ * allocates no buffer and no lower-cased copy).
  */
-export function nameToWireView(name: string): Uint8Array {
-  return canonicalNameToWireView(canonicalName(name), name);
-}
-
-/** nameToWireView for a name already in canonicalName()'s form (no lower-casing copy made). */
 export function canonicalNameToWireView(n: string, name = n): Uint8Array {
   // ASCII (the common case) in one pass: each byte copied as the dots are found, a label's
   // length byte filled in when its dot is reached.
@@ -82,7 +79,6 @@ function labelWiseToWireView(n: string, name: string): Uint8Array {
     WIRE_SCRATCH[0] = 0;
     return WIRE_SCRATCH.subarray(0, 1);
   }
-  // Labels are written straight into scratch space (ASCII, the common case, byte by byte).
   let o = 0;
   for (let start = 0; start < n.length; ) {
     const dot = n.indexOf('.', start);

@@ -393,7 +393,6 @@ export class RecordStore {
     return [...(t.get('A') ?? []), ...(t.get('AAAA') ?? [])];
   }
 
-  /** The name's NameState, made (from its single-owner form too) when it needs more than a leaf's. */
   /** The name's NameState in `names` (from the table's tag, or its leaf form, if need be), to change. */
   private state(name: string): NameState {
     const m = this.names.get(name);

@@ -7,6 +7,7 @@ import {
   ENTRY_HEAD, H_ARENA_START, H_GENERATION, H_MAGIC, H_MOVED, H_READY, H_SEQ, H_SLOTS, HEADER_BYTES,
   MAGIC, SLOT_BASE, SLOT_INTS, VARIANT_BYTES, align4,
 } from './layout.ts';
+import { variantData, variantLen } from './reader.ts';
 import { hashName } from '../dns/name.ts';
 
 export interface TableStats {
@@ -252,10 +253,8 @@ function entrySize(u8: Uint8Array, at: number): number {
   const count = u8[at + 2]! | (u8[at + 3]! << 8);
   const head = align4(ENTRY_HEAD + nameLen);
   if (count === 0) return head;
-  const v = at + head + (count - 1) * VARIANT_BYTES;
-  const len = u8[v + 10]! | (u8[v + 11]! << 8);
-  const data = (u8[v + 12]! | (u8[v + 13]! << 8) | (u8[v + 14]! << 16)) + u8[v + 15]! * 2 ** 24;
-  return align4(data + len);
+  const last = at + head + (count - 1) * VARIANT_BYTES;
+  return align4(variantData(u8, last, at) + variantLen(u8, last) - at);
 }
 
 function sameBytes(u8: Uint8Array, at: number, src: Uint8Array, from: number, len: number): boolean {
