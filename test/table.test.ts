@@ -36,6 +36,11 @@ function setup() {
   return { writer, reader, store };
 }
 
+/** A repeatable integer in [0, n) per call (a linear congruential generator), for the random tests. */
+function seededRand(seed: number): (n: number) => number {
+  return (n) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+}
+
 function ask(reader: TableReader, name: string, type: string, opts: { edns?: boolean; tcp?: boolean } = {}) {
   const msg = dnsPacket.encode({
     id: 4242, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: type as 'A', class: 'IN' }],
@@ -174,8 +179,7 @@ test('empty non-terminals follow random adds and removes at every depth (RFC 802
       for (const z of labels) names.push(`${z}.${y}.${x}.${zone}`);
     }
   }
-  let seed = 7;
-  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const rand = seededRand(7);
   const held = new Map<string, string[]>(); // owner -> names it holds records at
   for (let step = 0; step < 400; step++) {
     const owner = `o${rand(6)}`;
@@ -208,8 +212,7 @@ test('empty non-terminals follow random adds and removes at every depth (RFC 802
 test('a store changed at random answers like one built from its final state', () => {
   const labels = ['a', 'b', 'c', 'd'];
   const names = labels.flatMap((x) => [`${x}.${zone}`, ...labels.map((y) => `${y}.${x}.${zone}`)]);
-  let seed = 11;
-  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const rand = seededRand(11);
   const recordsFor = (owner: string, step: number): RR[] => {
     const out: RR[] = [];
     for (let k = 0, n = 1 + rand(3); k < n; k++) {
