@@ -41,7 +41,7 @@ function seededRand(seed: number): (n: number) => number {
   return (n) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
 }
 
-function ask(reader: TableReader, name: string, type: string, opts: { edns?: boolean; tcp?: boolean } = {}) {
+function ask(reader: TableReader, name: string, type: string, opts: { edns?: boolean; tcp?: boolean; zones?: string[] } = {}) {
   const msg = dnsPacket.encode({
     id: 4242, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: type as 'A', class: 'IN' }],
     additionals: opts.edns ? [{ type: 'OPT', name: '.', udpPayloadSize: 4096, flags: 0 } as never] : [],
@@ -50,7 +50,7 @@ function ask(reader: TableReader, name: string, type: string, opts: { edns?: boo
   assert.equal(parseQuery(msg, msg.length, q), PARSE_OK);
   q.tcp = opts.tcp ?? false;
   const w = new ResponseWriter();
-  const zones = new ZoneMatcher([zone]);
+  const zones = new ZoneMatcher(opts.zones ?? [zone]);
   const z = zones.match(q);
   assert.ok(z >= 0, 'query in zone');
   answerFromTable(reader, zones, z, q, w);
@@ -165,6 +165,46 @@ test('a record set too big for one DNS message keeps the records that fit, addit
   assert.equal(srv.additionals.filter((r) => r.type === 'A').length, 0, 'no room left for additional addresses');
   assert.ok(srv.raw.length <= 65535);
   for (const r of srv.answers) assert.match(r.data.target, /^host-\d+\.big\.example\.test$/, 'every target decodes (no pointer into dropped bytes)');
+});
+
+test('names are compressed against the question and earlier names, whatever their length or bytes', () => {
+  const writer = new TableWriter();
+  const zones = [zone, 'ip6.arpa.'];
+  const store = new RecordStore(writer, zones.map((z) => defaultSoa(z, 5, 1)));
+  // A 34-label PTR owner: more suffixes than the encoder scans before it indexes them.
+  const ptr = `${'1.0.0.0.'.repeat(7)}0.0.d.f.ip6.arpa.`;
+  const rrs: RR[] = [{ name: ptr, type: 'PTR', ttl: 5, data: 'pod.example.test.' }];
+  // 40 SRV targets (the index path again, inside one variant) with their addresses, and a
+  // UTF-8 label (its suffixes are measured in bytes, not characters).
+  for (let i = 0; i < 40; i++) {
+    rrs.push({ name: '_dns._udp.many.example.test.', type: 'SRV', ttl: 5, data: { priority: 0, weight: 2, port: 53, target: `t${i}.many.example.test.` } });
+    rrs.push({ name: `t${i}.many.example.test.`, type: 'A', ttl: 5, data: `10.2.0.${i}` });
+  }
+  rrs.push({ name: 'größe.example.test.', type: 'CNAME', ttl: 5, data: 'www.größe.example.test.' });
+  rrs.push({ name: 'www.größe.example.test.', type: 'A', ttl: 5, data: '10.3.0.1' });
+  store.set('s', rrs);
+  store.flush();
+  writer.setReady(true);
+  const reader = new TableReader(writer.buffer);
+
+  const p = ask(reader, ptr, 'PTR', { zones });
+  assert.deepEqual(p.answers.map((r) => [r.name, r.data]), [[ptr.slice(0, -1), 'pod.example.test']]);
+  // Owner a pointer to the question (2 bytes), target written out (no common suffix).
+  assert.equal(p.raw.length, 12 + ptr.length + 1 + 4 + 2 + 10 + 'pod.example.test.'.length + 1);
+
+  const srv = ask(reader, '_dns._udp.many.example.test', 'SRV', { zones, tcp: true });
+  assert.equal(srv.answers.length, 40);
+  assert.deepEqual(srv.answers.map((r) => r.data.target).sort(), Array.from({ length: 40 }, (_, i) => `t${i}.many.example.test`).sort());
+  assert.deepEqual(srv.additionals.filter((r) => r.type === 'A').map((r) => [r.name, r.data]).sort(),
+    Array.from({ length: 40 }, (_, i) => [`t${i}.many.example.test`, `10.2.0.${i}`]).sort());
+  // Each additional owner is a pointer to its SRV target (RFC 2782 keeps the target itself
+  // uncompressed): 2 + 10 + 4 bytes an A record.
+  const additionalBytes = srv.additionals.filter((r) => r.type === 'A').length * 16;
+  const answerBytes = srv.raw.length - 12 - ('_dns._udp.many.example.test.'.length + 1 + 4) - additionalBytes;
+  assert.equal(answerBytes, srv.answers.reduce((n, r) => n + 2 + 10 + 6 + r.data.target.length + 2, 0), 'answer owners are pointers, targets written out');
+
+  const c = ask(reader, 'größe.example.test', 'A', { zones });
+  assert.deepEqual(c.answers.map((r) => [r.type, r.data]), [['CNAME', 'www.größe.example.test'], ['A', '10.3.0.1']]);
 });
 
 test('empty non-terminals follow random adds and removes at every depth (RFC 8020: NODATA above a name, NXDOMAIN where nothing is)', () => {

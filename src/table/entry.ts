@@ -7,7 +7,7 @@
 // the case the client used.
 import dnsPacket from 'dns-packet';
 import { HEADER_SIZE, typeFromName } from '../dns/constants.ts';
-import { canonicalName, nameToWire } from '../dns/name.ts';
+import { canonicalName, canonicalNameToWireView } from '../dns/name.ts';
 import { ENTRY_HEAD, QTYPE_ZONE_NEGATIVE, VARIANT_BYTES, V_FLAG_AA, V_FLAG_ZONE_SOA, align4 } from './layout.ts';
 
 /** A resource record in dns-packet's object form (`data` as dns-packet expects it). */
@@ -43,14 +43,18 @@ const RDATA_SCRATCH = Buffer.alloc(65535 + 2);
 
 /**
  * Compression targets of the message being written: each name suffix written so far and its
- * offset, in the order written (so offsets only grow). Most variants hold a handful (the
- * question's suffixes and a few more), found by a scan of two arrays that are reused from one
- * variant to the next; past INDEX_AFTER targets (an SRV set of many endpoints) a Map indexes them
- * too, so a big variant stays linear.
+ * offset, in the order written (so offsets only grow). A suffix is kept as the name it was
+ * written from and the index it starts at, not as a sliced string: a 270,000-name first sync
+ * would otherwise make ~6 strings a name only to compare them (~230 MiB of garbage at 10,000
+ * Services, bench/RESULTS.md). Most variants hold a handful (the question's suffixes and a few
+ * more), found by a scan of three arrays reused from one variant to the next; past INDEX_AFTER
+ * targets (an SRV set of many endpoints) a Map of sliced suffixes indexes them too, so a big
+ * variant stays linear.
  */
 class CompressionTargets {
   private static readonly INDEX_AFTER = 24;
-  private readonly suffixes: string[] = [];
+  private readonly names: string[] = [];
+  private readonly starts: number[] = [];
   private readonly offsets: number[] = [];
   private count = 0;
   private index: Map<string, number> | null = null;
@@ -60,21 +64,28 @@ class CompressionTargets {
     this.index = null;
   }
 
-  get(suffix: string): number | undefined {
-    if (this.index !== null) return this.index.get(suffix);
-    for (let i = 0; i < this.count; i++) if (this.suffixes[i] === suffix) return this.offsets[i];
+  /** The offset of the suffix of `n` that starts at `start`, if written. */
+  get(n: string, start: number): number | undefined {
+    if (this.index !== null) return this.index.get(start === 0 ? n : n.slice(start));
+    const len = n.length - start;
+    for (let i = 0; i < this.count; i++) {
+      const m = this.names[i]!;
+      const from = this.starts[i]!;
+      if (m.length - from === len && (m === n ? from === start : sameChars(m, from, n, start, len))) return this.offsets[i];
+    }
     return undefined;
   }
 
-  /** Adds a target (the caller has checked it is not there yet). */
-  add(suffix: string, offset: number): void {
-    this.suffixes[this.count] = suffix;
+  /** Adds the suffix of `n` from `start` (the caller has checked it is not there yet). */
+  add(n: string, start: number, offset: number): void {
+    this.names[this.count] = n;
+    this.starts[this.count] = start;
     this.offsets[this.count] = offset;
     this.count++;
-    if (this.index !== null) this.index.set(suffix, offset);
+    if (this.index !== null) this.index.set(n.slice(start), offset);
     else if (this.count > CompressionTargets.INDEX_AFTER) {
       this.index = new Map();
-      for (let i = 0; i < this.count; i++) this.index.set(this.suffixes[i]!, this.offsets[i]!);
+      for (let i = 0; i < this.count; i++) this.index.set(this.names[i]!.slice(this.starts[i]!), this.offsets[i]!);
     }
   }
 
@@ -82,8 +93,36 @@ class CompressionTargets {
   dropFrom(offset: number): void {
     while (this.count > 0 && this.offsets[this.count - 1]! >= offset) {
       this.count--;
-      this.index?.delete(this.suffixes[this.count]!);
+      this.index?.delete(this.names[this.count]!.slice(this.starts[this.count]!));
     }
+  }
+}
+
+function sameChars(a: string, from: number, b: string, start: number, len: number): boolean {
+  for (let k = 0; k < len; k++) if (a.charCodeAt(from + k) !== b.charCodeAt(start + k)) return false;
+  return true;
+}
+
+/**
+ * The question's suffixes (the owner name's), as label starts and message offsets, computed once
+ * per entry and seeded into every variant's targets. Module scratch: encoding is synchronous.
+ */
+const ownerStarts: number[] = [];
+const ownerOffsets: number[] = [];
+let ownerCount = 0;
+
+function measureOwner(n: string): void {
+  let ascii = true;
+  for (let i = 0; i < n.length; i++) if (n.charCodeAt(i) > 0x7f) ascii = false;
+  let off = HEADER_SIZE;
+  ownerCount = 0;
+  for (let start = 0; start < n.length - 1; ) {
+    ownerStarts[ownerCount] = start;
+    ownerOffsets[ownerCount] = off;
+    ownerCount++;
+    const dot = n.indexOf('.', start);
+    off += 1 + (ascii ? dot - start : Buffer.byteLength(n.slice(start, dot)));
+    start = dot + 1;
   }
 }
 
@@ -99,13 +138,13 @@ class SectionWriter {
 
   /**
    * `base` is the absolute message offset of buf[0] (-1: position unknown, so no compression);
-   * `ownerSuffixes` seeds the question's suffixes.
+   * `owner` (canonical, measured by measureOwner) seeds the question's suffixes.
    */
-  reset(base: number, ownerSuffixes: ReadonlyArray<readonly [string, number]> | null): this {
+  reset(base: number, owner: string | null): this {
     this.base = base;
     this.pos = 0;
     this.names.clear();
-    if (ownerSuffixes !== null) for (let i = 0; i < ownerSuffixes.length; i++) this.names.add(ownerSuffixes[i]![0], ownerSuffixes[i]![1]);
+    if (owner !== null) for (let i = 0; i < ownerCount; i++) this.names.add(owner, ownerStarts[i]!, ownerOffsets[i]!);
     return this;
   }
 
@@ -131,14 +170,13 @@ class SectionWriter {
   name(name: string, compress: boolean): void {
     const n = canonicalName(name);
     for (let start = 0; start < n.length - 1; ) {
-      const suffix = start === 0 ? n : n.slice(start);
-      const at = this.names.get(suffix);
+      const at = this.names.get(n, start);
       if (compress && at !== undefined) {
         this.u16(0xc000 | at);
         return;
       }
       const abs = this.base + this.pos;
-      if (this.base >= 0 && abs < 0x4000 && at === undefined) this.names.add(suffix, abs);
+      if (this.base >= 0 && abs < 0x4000 && at === undefined) this.names.add(n, start, abs);
       const dot = n.indexOf('.', start);
       this.label(n, start, dot);
       start = dot + 1;
@@ -209,22 +247,6 @@ function rdataCodec(type: string): RdataCodec {
   return (dnsPacket as unknown as { record(type: string): RdataCodec }).record(type);
 }
 
-/** Each suffix of the question name (the owner) and its offset in the message. */
-function suffixOffsets(owner: string): Array<[string, number]> {
-  const n = canonicalName(owner);
-  const out: Array<[string, number]> = [];
-  let ascii = true;
-  for (let i = 0; i < n.length; i++) if (n.charCodeAt(i) > 0x7f) ascii = false;
-  let off = HEADER_SIZE;
-  for (let start = 0; start < n.length - 1; ) {
-    out.push([start === 0 ? n : n.slice(start), off]);
-    const dot = n.indexOf('.', start);
-    off += 1 + (ascii ? dot - start : Buffer.byteLength(n.slice(start, dot)));
-    start = dot + 1;
-  }
-  return out;
-}
-
 const WRITER = new SectionWriter();
 /** The entry being built: head, variant headers, then each variant's sections copied in. */
 let entryScratch = Buffer.alloc(64 * 1024);
@@ -253,64 +275,76 @@ export function encodeEntry(owner: string, variants: VariantSpec[], zoneSoa?: RR
  * buffer per name.
  */
 export function encodeEntryView(owner: string, variants: VariantSpec[], zoneSoa?: RR): Uint8Array {
-  const nameWire = nameToWire(owner);
-  const sectionsBase = HEADER_SIZE + nameWire.length + 4;
-  const ownerSuffixes = suffixOffsets(owner);
+  const n = canonicalName(owner);
+  const nameWire = canonicalNameToWireView(n, owner); // scratch: copied into the entry at once
+  const nameLen = nameWire.length;
+  const sectionsBase = HEADER_SIZE + nameLen + 4;
+  measureOwner(n);
   const count = variants.length + (zoneSoa ? 1 : 0);
-  const head = align4(ENTRY_HEAD + nameWire.length);
-  let out = entryRoom(head + count * VARIANT_BYTES);
-  out.writeUInt16LE(nameWire.length, 0);
+  const head = align4(ENTRY_HEAD + nameLen);
+  const out = entryRoom(head + count * VARIANT_BYTES);
+  out.writeUInt16LE(nameLen, 0);
   out.writeUInt16LE(count, 2);
   out.set(nameWire, ENTRY_HEAD);
-  for (let i = ENTRY_HEAD + nameWire.length; i < head; i++) out[i] = 0;
-  let v = head;
-  let data = head + count * VARIANT_BYTES;
-  const put = (spec: VariantSpec, w: SectionWriter, an: number, ns: number, ar: number): void => {
-    out = entryRoom(data + w.pos);
-    out.writeUInt16LE(spec.qtype, v);
-    out[v + 2] = spec.rcode ?? 0;
-    out[v + 3] = (spec.aa === false ? 0 : V_FLAG_AA) | (spec.zoneSoa ? V_FLAG_ZONE_SOA : 0);
-    out.writeUInt16LE(an, v + 4);
-    out.writeUInt16LE(ns, v + 6);
-    out.writeUInt16LE(ar, v + 8);
-    out.writeUInt16LE(w.pos, v + 10);
-    out.writeUInt32LE(data, v + 12);
-    w.buf.copy(out, data, 0, w.pos);
-    data += w.pos;
-    v += VARIANT_BYTES;
-  };
+  for (let i = ENTRY_HEAD + nameLen; i < head; i++) out[i] = 0;
+  entryVariantAt = head;
+  entryDataAt = head + count * VARIANT_BYTES;
   for (const spec of variants) {
-    const w = WRITER.reset(sectionsBase, ownerSuffixes);
+    const w = WRITER.reset(sectionsBase, n);
     // A DNS message is at most 65535 bytes (RFC 1035 4.2.2): a huge record set (a headless
     // service with thousands of endpoints) keeps the records that fit, additional ones first
     // to go. Over UDP such an answer is truncated (TC) anyway; over TCP it is as much as fits.
-    let full = false;
-    const fill = (rrs: RR[] | undefined): number => {
-      let n = 0;
-      if (rrs === undefined) return 0;
-      for (const rr of rrs) {
-        if (full) break;
-        const at = w.pos;
-        w.record(rr);
-        if (w.pos > MAX_VARIANT_BYTES) {
-          w.rollback(at);
-          full = true;
-          break;
-        }
-        n++;
-      }
-      return n;
-    };
-    const an = fill(spec.answer);
-    const ns = fill(spec.authority);
-    const ar = fill(spec.additional);
-    put(spec, w, an, ns, ar);
+    sectionFull = false;
+    const an = fillSection(w, spec.answer);
+    const ns = fillSection(w, spec.authority);
+    const ar = fillSection(w, spec.additional);
+    putVariant(spec.qtype, spec.rcode ?? 0, (spec.aa === false ? 0 : V_FLAG_AA) | (spec.zoneSoa ? V_FLAG_ZONE_SOA : 0), w, an, ns, ar);
   }
   if (zoneSoa) {
     const w = WRITER.reset(-1, null);
     w.record(zoneSoa, false);
-    put({ qtype: QTYPE_ZONE_NEGATIVE }, w, 0, 1, 0);
+    putVariant(QTYPE_ZONE_NEGATIVE, 0, V_FLAG_AA, w, 0, 1, 0);
   }
   // A plain Uint8Array: its slice() copies (a Buffer's would not).
-  return new Uint8Array(out.buffer, out.byteOffset, data);
+  return new Uint8Array(entryScratch.buffer, entryScratch.byteOffset, entryDataAt);
+}
+
+/** Where encodeEntryView writes the next variant header and the next variant's sections. */
+let entryVariantAt = 0;
+let entryDataAt = 0;
+/** The variant being filled ran out of room: its remaining sections stay empty. */
+let sectionFull = false;
+
+/** Writes the records that fit into the variant's sections; returns how many did. */
+function fillSection(w: SectionWriter, rrs: RR[] | undefined): number {
+  if (rrs === undefined) return 0;
+  let n = 0;
+  for (let i = 0; i < rrs.length && !sectionFull; i++) {
+    const at = w.pos;
+    w.record(rrs[i]!);
+    if (w.pos > MAX_VARIANT_BYTES) {
+      w.rollback(at);
+      sectionFull = true;
+      break;
+    }
+    n++;
+  }
+  return n;
+}
+
+/** Appends a variant's header and its sections (from the section writer) to the entry. */
+function putVariant(qtype: number, rcode: number, flags: number, w: SectionWriter, an: number, ns: number, ar: number): void {
+  const out = entryRoom(entryDataAt + w.pos);
+  const v = entryVariantAt;
+  out.writeUInt16LE(qtype, v);
+  out[v + 2] = rcode;
+  out[v + 3] = flags;
+  out.writeUInt16LE(an, v + 4);
+  out.writeUInt16LE(ns, v + 6);
+  out.writeUInt16LE(ar, v + 8);
+  out.writeUInt16LE(w.pos, v + 10);
+  out.writeUInt32LE(entryDataAt, v + 12);
+  w.buf.copy(out, entryDataAt, 0, w.pos);
+  entryDataAt += w.pos;
+  entryVariantAt += VARIANT_BYTES;
 }

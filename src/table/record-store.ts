@@ -349,7 +349,8 @@ export class RecordStore {
     } else {
       for (const [type, set] of types) {
         const target = TARGET_OF[type];
-        const additional = target ? dedupe(set.flatMap((rr) => this.addresses(target(rr.data)))) : [];
+        let additional = NO_RECORDS;
+        if (target !== undefined) additional = set.length === 1 ? this.addresses(target(set[0]!.data)) : dedupe(set.flatMap((rr) => this.addresses(target(rr.data))));
         variants.push({ qtype: typeFromName(type)!, answer: set, additional });
       }
       variants.push({ qtype: QTYPE_DEFAULT, rcode: RCODE.NOERROR, zoneSoa: true });
@@ -361,7 +362,14 @@ export class RecordStore {
   /** Every record at this name, all owners together, by type. */
   private typesAt(name: string): Map<string, RR[]> {
     const types = new Map<string, RR[]>();
-    for (const owner of ownersOf(this.entry(name))) {
+    const e = this.entry(name);
+    const single = this.singleOwnerList(name, e);
+    if (single !== null && sameType(single)) {
+      // The common case (one owner, one type: an endpoint's A, a PTR, an SRV set): its list as is.
+      if (single.length > 0) types.set(single[0]!.type, dedupe(single));
+      return types;
+    }
+    for (const owner of ownersOf(e)) {
       for (const rr of this.groupedOf(owner)?.get(name) ?? []) {
         let set = types.get(rr.type);
         if (!set) types.set(rr.type, (set = []));
@@ -370,6 +378,15 @@ export class RecordStore {
     }
     for (const [t, set] of types) types.set(t, dedupe(set));
     return types;
+  }
+
+  /** The records at `name` when one owner has them all (`e` its entry()), else null. */
+  private singleOwnerList(name: string, e: NameEntry | undefined): RR[] | null {
+    if (e === undefined) return NO_RECORDS;
+    const owner = typeof e === 'string' ? e : e.owners;
+    if (owner === null) return NO_RECORDS;
+    if (typeof owner !== 'string') return null;
+    return this.groupedOf(owner)?.get(name) ?? NO_RECORDS;
   }
 
   private chase(cname: RR[], qtype: string): RR[] {
@@ -388,8 +405,13 @@ export class RecordStore {
     return chain;
   }
 
+  /** The A then the AAAA records at `target`, for an additional section. */
   private addresses(target: string): RR[] {
-    const t = this.typesAt(canonicalName(target));
+    const name = canonicalName(target);
+    const single = this.singleOwnerList(name, this.entry(name));
+    // An SRV target is mostly an endpoint's name: one owner, its A (or AAAA) records only.
+    if (single !== null && sameType(single) && (single.length === 0 || single[0]!.type === 'A' || single[0]!.type === 'AAAA')) return dedupe(single);
+    const t = this.typesAt(name);
     return [...(t.get('A') ?? []), ...(t.get('AAAA') ?? [])];
   }
 
@@ -505,6 +527,14 @@ export class RecordStore {
     for (const [z, dotted] of this.zoneSuffixes) if (z === '.' || name === z || name.endsWith(dotted)) return z;
     return null;
   }
+}
+
+/** An empty record list to share (never changed). */
+const NO_RECORDS: RR[] = [];
+
+function sameType(rrs: RR[]): boolean {
+  for (let i = 1; i < rrs.length; i++) if (rrs[i]!.type !== rrs[0]!.type) return false;
+  return true;
 }
 
 function dedupe(rrs: RR[]): RR[] {
