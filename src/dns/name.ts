@@ -38,6 +38,12 @@ export function labelsOf(name: string): string[] {
 }
 
 const WIRE_SCRATCH = Buffer.alloc(MAX_NAME_WIRE + MAX_LABEL + 4);
+/** One view of the scratch per length, made once: a lookup per name makes no view object. */
+const WIRE_VIEWS: Uint8Array[] = [];
+
+function wireView(len: number): Uint8Array {
+  return (WIRE_VIEWS[len] ??= new Uint8Array(WIRE_SCRATCH.buffer, WIRE_SCRATCH.byteOffset, len));
+}
 
 /** Text name -> lower-cased wire bytes. Throws on empty or oversized labels. */
 export function nameToWire(name: string): Uint8Array {
@@ -70,14 +76,14 @@ export function canonicalNameToWireView(n: string, name = n): Uint8Array {
   // No trailing dot (not canonical) or longer than a name may be: the label-wise path decides.
   if (lenAt !== o - 1 || o > MAX_NAME_WIRE) return labelWiseToWireView(n, name);
   WIRE_SCRATCH[lenAt] = 0;
-  return WIRE_SCRATCH.subarray(0, o);
+  return wireView(o);
 }
 
 /** Label by label, for names with non-ASCII labels (UTF-8) and for the errors. */
 function labelWiseToWireView(n: string, name: string): Uint8Array {
   if (n === '.') {
     WIRE_SCRATCH[0] = 0;
-    return WIRE_SCRATCH.subarray(0, 1);
+    return wireView(1);
   }
   let o = 0;
   for (let start = 0; start < n.length; ) {
@@ -95,7 +101,7 @@ function labelWiseToWireView(n: string, name: string): Uint8Array {
     start = dot + 1;
   }
   WIRE_SCRATCH[o++] = 0;
-  return WIRE_SCRATCH.subarray(0, o);
+  return wireView(o);
 }
 
 /** Wire name (no compression pointers) at `start` -> text with trailing dot. */

@@ -82,7 +82,9 @@ export class TableWriter {
 
   /** Stores (or replaces) the entry for the name encoded inside it, with the caller's tag (>= 0) or none. */
   put(entry: Uint8Array, tag = -1): void {
-    this.batch(() => this.putInBatch(entry, tag));
+    // Inside a batch (a bulk load's 270,000 puts), no closure per entry.
+    if (this.inBatch) this.putInBatch(entry, tag);
+    else this.batch(() => this.putInBatch(entry, tag));
   }
 
   /** The tag stored with a live name (wire form, lower case), else -1 (no such name, or none). */
