@@ -102,7 +102,7 @@ test('loadgen pacing: tick sends a burst each millisecond, even spreads the send
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   t.after(() => sock.close());
   const rate = 4000; // 250 µs apart on average; 4 per tick
-  const gapsOf = async (pacing: Pacing): Promise<{ median: number; small: number; spread: number }> => {
+  const gapsOf = async (pacing: Pacing): Promise<{ median: number; small: number; long: number; spread: number }> => {
     arrivals = [];
     const r = await runLoad({ server: `127.0.0.1:${sock.address().port}`, duration: 1, warmup: 0, rate, pacing, qname: 'x.example' });
     assert.equal(r.pacing, pacing);
@@ -112,7 +112,10 @@ test('loadgen pacing: tick sends a burst each millisecond, even spreads the send
     const at = (q: number): number => gaps[Math.floor(gaps.length * q)]!;
     // Interquartile range over the median, not the coefficient of variation: a scheduler stall on
     // a busy 2-core CI machine makes a few huge gaps that swamp the standard deviation.
-    return { median: at(0.5), small: gaps.filter((g) => g < 40).length / gaps.length, spread: (at(0.75) - at(0.25)) / at(0.5) };
+    return {
+      median: at(0.5), small: gaps.filter((g) => g < 40).length / gaps.length, long: gaps.filter((g) => g > 500).length / gaps.length,
+      spread: (at(0.75) - at(0.25)) / at(0.5),
+    };
   };
   const tick = await gapsOf('tick');
   const even = await gapsOf('even');
@@ -121,7 +124,10 @@ test('loadgen pacing: tick sends a burst each millisecond, even spreads the send
   // tick: 4 back to back, then ~1 ms of nothing; even: ~250 µs apart; poisson: exponential gaps
   // (a share 1 - e^(-40/250) = 15 % under 40 µs, the median 250 ln 2 = 173 µs, the quartiles
   // 250 ln(4/3) and 250 ln 4, so the spread is ln 3 / ln 2 = 1.58; even's is near 0).
-  assert.ok(tick.small > 0.5, `tick sends in bursts: ${seen}`);
+  // A burst's gaps are the loopback round trip of one datagram after another (20-50 µs on the
+  // 2-vCPU VMs seen so far), so they are told apart from even's 250 µs by ratio, not by a fixed
+  // bound; about one gap in four is the rest of the millisecond.
+  assert.ok(tick.median < even.median * 0.4 && tick.long > 0.1, `tick sends in bursts: ${seen}`);
   // A stall on a busy 2-core machine makes even pacing catch up with a few back-to-back sends
   // (12 % of gaps under 40 µs seen in CI), so even is told apart by its narrow spread and a
   // share of short gaps well below tick's.
