@@ -32,8 +32,10 @@ test('the primary\'s new space stays at its cap through a sync-like burst of all
     const ws = INSPECTOR_RE.exec(server.stderr())?.[1];
     assert.ok(ws, `inspector URL on stderr: ${server.stderr()}`);
     const newSpace = Number(await evaluateOverInspector(ws, CHURN));
-    // Two semi-spaces of the flag's size.
-    assert.ok(newSpace > 0 && newSpace <= 2 * semi * 2 ** 20, `primary new space ${newSpace} bytes, cap ${2 * semi} MiB`);
+    // Two semi-spaces of the flag's size, and V8 counts a few more pages now and then (a bare
+    // `node --max-semi-space-size=2` running CHURN read 4.0-10 MiB at moments, 4.25 MiB at the
+    // end in one run of four): far from the 128 MiB the same churn reaches without the cap.
+    assert.ok(newSpace > 0 && newSpace <= 4 * 2 * semi * 2 ** 20, `primary new space ${newSpace} bytes, cap ${2 * semi} MiB (4x slack)`);
     const r = await udpQuery(server.port, 'www.example.test');
     assert.deepEqual(r.answers.map((a) => a.data), ['192.0.2.1']);
   } finally {
