@@ -255,7 +255,7 @@ export interface ClusterRecords {
  * them (src/plugins/kubernetes/records.ts): A/AAAA of ClusterIP Services, `<hostname or dashed
  * IP>.<svc>…` for every ready endpoint (and the Service name for headless ones), a PTR per address,
  * SRV for every port at `_<port>._<proto>.<svc>…` (named ports) and at the Service name, with
- * weights floor(100 / n).
+ * weights floor(100 / n), n the candidates before duplicates fold (one per ClusterIP and port).
  */
 export function clusterRecords(objects: K8sJson[], zone: string): ClusterRecords {
   type Port = { name: string; port: number; protocol: string };
@@ -275,10 +275,13 @@ export function clusterRecords(objects: K8sJson[], zone: string): ClusterRecords
     else for (const n of names) if (!have.includes(n)) have.push(n);
   };
   const srv = new Map<string, Map<string, { target: string; port: number }>>();
+  /** Candidates per SRV name before duplicates fold (the weight's n, as records.ts counts it). */
+  const candidates = new Map<string, number>();
   const addSrv = (name: string, target: string, port: number): void => {
     let m = srv.get(name);
     if (!m) srv.set(name, (m = new Map()));
     m.set(`${target} ${port}`, { target, port });
+    candidates.set(name, (candidates.get(name) ?? 0) + 1);
   };
   const srvNames = (base: string, p: Port): string[] => (p.name ? [`_${p.name}._${p.protocol}.${base}`, base] : [base]);
   for (const [key, sv] of services) {
@@ -286,7 +289,7 @@ export function clusterRecords(objects: K8sJson[], zone: string): ClusterRecords
     const [ns, name] = key.split('/') as [string, string];
     const base = `${name}.${ns}.svc.${zone}`;
     for (const ip of sv.ips) addHost(ip, [base]);
-    for (const p of sv.ports) for (const n of srvNames(base, p)) addSrv(n, base, p.port);
+    for (let i = 0; i < Math.max(1, sv.ips.length); i++) for (const p of sv.ports) for (const n of srvNames(base, p)) addSrv(n, base, p.port);
   }
   for (const o of objects) {
     if (o.kind !== 'EndpointSlice') continue;
@@ -308,7 +311,7 @@ export function clusterRecords(objects: K8sJson[], zone: string): ClusterRecords
   }
   const srvOut: ClusterRecords['srv'] = [];
   for (const [name, targets] of srv) {
-    const weight = Math.max(1, Math.floor(100 / targets.size));
+    const weight = Math.max(1, Math.floor(100 / candidates.get(name)!));
     for (const t of targets.values()) srvOut.push({ name, target: t.target, port: t.port, weight });
   }
   return { hosts: [...hosts].map(([ip, names]) => ({ ip, names })), srv: srvOut };

@@ -75,7 +75,8 @@ test('ClusterIP service: A and AAAA (dual-stack), SRV for named ports with addre
   assert.equal(a.answers[0]!.ttl, 7);
   assert.deepEqual(data(await q('web.prod.svc.cluster.local', 'AAAA')), ['fd00:10:96::10']);
   const srv = await q('_http._tcp.web.prod.svc.cluster.local', 'SRV');
-  assert.deepEqual(srv.answers.map((r) => r.data), [{ priority: 0, weight: 100, port: 80, target: 'web.prod.svc.cluster.local' }]);
+  // Dual-stack: a candidate per ClusterIP, folded into one record of weight 50 (as CoreDNS).
+  assert.deepEqual(srv.answers.map((r) => r.data), [{ priority: 0, weight: 50, port: 80, target: 'web.prod.svc.cluster.local' }]);
   assert.deepEqual(srv.additionals.filter((r) => r.type === 'A' || r.type === 'AAAA').map((r) => r.data).sort(), ['10.96.10.10', 'fd00:10:96::10']);
   // The bare service name carries every port (CoreDNS).
   assert.deepEqual(srv.answers.length, 1);

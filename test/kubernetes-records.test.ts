@@ -25,12 +25,14 @@ test('ClusterIP, dual-stack: A and AAAA, SRV for named ports only, PTR for each 
   assert.deepEqual(show(serviceRecords(s, [], opts)), [
     '0.2.0.0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa. PTR web.demo.svc.cluster.local.',
     '20.1.96.10.in-addr.arpa. PTR web.demo.svc.cluster.local.',
-    '_http._tcp.web.demo.svc.cluster.local. SRV {"priority":0,"weight":100,"port":80,"target":"web.demo.svc.cluster.local."}',
+    // One candidate per ClusterIP and port, folded afterwards: two ClusterIPs give 50, not 100
+    // (CoreDNS 1.12.2 answers the same, checked side by side against the fake API server).
+    '_http._tcp.web.demo.svc.cluster.local. SRV {"priority":0,"weight":50,"port":80,"target":"web.demo.svc.cluster.local."}',
     'web.demo.svc.cluster.local. A 10.96.1.20',
     'web.demo.svc.cluster.local. AAAA fd00:10:96::1:20',
     // CoreDNS answers SRV at the bare service name with every port, unnamed ones too.
-    'web.demo.svc.cluster.local. SRV {"priority":0,"weight":50,"port":80,"target":"web.demo.svc.cluster.local."}',
-    'web.demo.svc.cluster.local. SRV {"priority":0,"weight":50,"port":9090,"target":"web.demo.svc.cluster.local."}',
+    'web.demo.svc.cluster.local. SRV {"priority":0,"weight":25,"port":80,"target":"web.demo.svc.cluster.local."}',
+    'web.demo.svc.cluster.local. SRV {"priority":0,"weight":25,"port":9090,"target":"web.demo.svc.cluster.local."}',
   ]);
 });
 
@@ -92,6 +94,16 @@ test('SRV weights: floor(100 / n), never below 1; the same target and port once'
   assert.ok(rrs.every((r) => (r.data as { weight: number }).weight === 1));
   const three = serviceRecords(s, [slice(eps.slice(0, 3))], opts).filter((r) => r.name.startsWith('_http'));
   assert.deepEqual(three.map((r) => (r.data as { weight: number }).weight), [33, 33, 33]);
+  // The weight counts candidates before they fold, as CoreDNS: 5 targets holding 6 addresses
+  // (a StatefulSet pod with an IPv4 and an IPv6 slice, both under its hostname) get 16 each.
+  const v6 = trimEndpointSlice({
+    metadata: { name: 'web-v6', namespace: 'demo', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv6',
+    endpoints: [{ addresses: ['fd00::1'], hostname: 'h0' }], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+  });
+  const v4 = slice([{ addresses: ['10.244.0.1'], hostname: 'h0' }, ...eps.slice(2, 6)]);
+  const folded = serviceRecords(s, [v4, v6], opts).filter((r) => r.name.startsWith('_http'));
+  assert.equal(folded.length, 5);
+  assert.deepEqual(folded.map((r) => (r.data as { weight: number }).weight), [16, 16, 16, 16, 16]);
 });
 
 test('endpoint names: hostname first, pod names only when they fit in a label, IPv6 never ends in a dash', () => {

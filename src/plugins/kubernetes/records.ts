@@ -76,7 +76,11 @@ export function serviceRecords(svc: ServiceInfo, slices: EndpointSliceInfo[], op
       out.push(address(base, ip, ttl));
       ptr(ip, base);
     }
-    for (const p of svc.ports) for (const name of srvNames(p)) out.push(srv(name, p.port, base, ttl));
+    // One candidate per ClusterIP and port, as CoreDNS makes them: a dual-stack Service's two
+    // candidates fold into one record below, but both count towards the weight.
+    for (let i = 0; i < Math.max(1, svc.clusterIPs.length); i++) {
+      for (const p of svc.ports) for (const name of srvNames(p)) out.push(srv(name, p.port, base, ttl));
+    }
   }
   // Endpoints: the service's own addresses when headless, and for every service a name per ready
   // endpoint (`<host>.<svc>...`) with a PTR to it, as CoreDNS resolves them.
@@ -94,10 +98,12 @@ export function serviceRecords(svc: ServiceInfo, slices: EndpointSliceInfo[], op
       }
     }
   }
-  return spreadSrvWeights(dedupeSrv(out));
+  // Weights from the candidates, then duplicates folded: CoreDNS's order (backend_lookup.go
+  // counts the services of a priority, the message is deduplicated afterwards).
+  return dedupeSrv(spreadSrvWeights(out));
 }
 
-/** The same target and port twice (an address in two slices) is one SRV record. */
+/** The same target and port twice (an address in two slices, a dual-stack ClusterIP) is one SRV record. */
 function dedupeSrv(rrs: RR[]): RR[] {
   const seen = new Set<string>();
   return rrs.filter((rr) => {
@@ -112,7 +118,9 @@ function dedupeSrv(rrs: RR[]): RR[] {
 
 /**
  * SRV records at one name share a weight of 100: floor(100 / n) each, at least 1, priority 0,
- * as CoreDNS gives them, so clients that pick by weight (RFC 2782) spread evenly.
+ * as CoreDNS gives them, so clients that pick by weight (RFC 2782) spread evenly. n counts the
+ * candidates before duplicates are folded, as CoreDNS does (a headless Service whose 5 targets
+ * hold 6 addresses gets 16, not 20).
  */
 function spreadSrvWeights(rrs: RR[]): RR[] {
   const count = new Map<string, number>();
