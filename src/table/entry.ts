@@ -71,7 +71,8 @@ class CompressionTargets {
     for (let i = 0; i < this.count; i++) {
       const m = this.names[i]!;
       const from = this.starts[i]!;
-      if (m.length - from === len && (m === n ? from === start : sameChars(m, from, n, start, len))) return this.offsets[i];
+      // The same string with as many characters left is the same suffix.
+      if (m.length - from === len && (m === n || sameChars(m, from, n, start, len))) return this.offsets[i];
     }
     return undefined;
   }

@@ -281,7 +281,7 @@ export class RecordStore {
         removes.push(nameToWire(name));
       } else {
         const tag = this.tagFor(name, e);
-        puts.push(this.encode(name).slice());
+        puts.push(this.encode(name, e).slice());
         tags.push(tag);
         if (tag >= 0) written.push(name);
       }
@@ -312,7 +312,7 @@ export class RecordStore {
       return;
     }
     const tag = this.tagFor(name, e);
-    this.writer.put(this.encode(name), tag);
+    this.writer.put(this.encode(name, e), tag);
     // In the table now, and nothing of this batch reads the map for it before the table.
     if (tag >= 0) this.names.delete(name);
   }
@@ -336,10 +336,11 @@ export class RecordStore {
     return g;
   }
 
-  private encode(name: string): Uint8Array {
+  /** `e`: the name's entry() (looked up once by the caller). */
+  private encode(name: string, e: NameEntry | undefined): Uint8Array {
     const zone = this.zoneOf(name)!;
     const soa = this.zones.get(zone)!;
-    const single = name === zone ? null : this.singleOwnerList(name, this.entry(name));
+    const single = name === zone ? null : this.singleOwnerList(name, e);
     if (single !== null && sameType(single) && (single.length === 0 || single[0]!.type !== 'CNAME')) {
       // ~99 % of a cluster's names (an endpoint's A, a PTR, an SRV name, an empty non-terminal):
       // one owner, one type, so no per-type map; the same variants as the general path below.
@@ -348,19 +349,16 @@ export class RecordStore {
       if (single.length > 0) {
         const type = single[0]!.type;
         const set = dedupe(single);
-        const target = TARGET_OF[type];
-        let additional = NO_RECORDS;
-        if (target !== undefined) additional = set.length === 1 ? this.addresses(target(set[0]!.data)) : dedupe(set.flatMap((rr) => this.addresses(target(rr.data))));
         const spec = this.answerSpec;
         spec.qtype = typeFromName(type)!;
         spec.answer = set;
-        spec.additional = additional;
+        spec.additional = this.additionalFor(type, set);
         variants.push(spec);
       }
       variants.push(NODATA_SPEC);
       return encodeEntryView(name, variants);
     }
-    const types = this.typesAt(name);
+    const types = this.typesAt(name, e);
     if (name === zone && !types.has('SOA')) types.set('SOA', [soa]);
     const variants: VariantSpec[] = [];
     const cname = types.get('CNAME');
@@ -371,12 +369,7 @@ export class RecordStore {
       variants.push({ qtype: QTYPE.CNAME, answer: cname });
       variants.push({ qtype: QTYPE_DEFAULT, answer: cname });
     } else {
-      for (const [type, set] of types) {
-        const target = TARGET_OF[type];
-        let additional = NO_RECORDS;
-        if (target !== undefined) additional = set.length === 1 ? this.addresses(target(set[0]!.data)) : dedupe(set.flatMap((rr) => this.addresses(target(rr.data))));
-        variants.push({ qtype: typeFromName(type)!, answer: set, additional });
-      }
+      for (const [type, set] of types) variants.push({ qtype: typeFromName(type)!, answer: set, additional: this.additionalFor(type, set) });
       variants.push(NODATA_SPEC);
     }
     // A view of scratch space: write() stores it at once, writeAll() copies what it holds.
@@ -384,15 +377,8 @@ export class RecordStore {
   }
 
   /** Every record at this name, all owners together, by type. */
-  private typesAt(name: string): Map<string, RR[]> {
+  private typesAt(name: string, e: NameEntry | undefined = this.entry(name)): Map<string, RR[]> {
     const types = new Map<string, RR[]>();
-    const e = this.entry(name);
-    const single = this.singleOwnerList(name, e);
-    if (single !== null && sameType(single)) {
-      // The common case (one owner, one type: an endpoint's A, a PTR, an SRV set): its list as is.
-      if (single.length > 0) types.set(single[0]!.type, dedupe(single));
-      return types;
-    }
     for (const owner of ownersOf(e)) {
       for (const rr of this.groupedOf(owner)?.get(name) ?? []) {
         let set = types.get(rr.type);
@@ -411,6 +397,13 @@ export class RecordStore {
     if (owner === null) return NO_RECORDS;
     if (typeof owner !== 'string') return null;
     return this.groupedOf(owner)?.get(name) ?? NO_RECORDS;
+  }
+
+  /** The additional section of an answer of `type`: its targets' addresses (SRV, MX, NS), else none. */
+  private additionalFor(type: string, set: RR[]): RR[] {
+    const target = TARGET_OF[type];
+    if (target === undefined) return NO_RECORDS;
+    return set.length === 1 ? this.addresses(target(set[0]!.data)) : dedupe(set.flatMap((rr) => this.addresses(target(rr.data))));
   }
 
   private chase(cname: RR[], qtype: string): RR[] {
