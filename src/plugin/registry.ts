@@ -4,14 +4,17 @@ import type { PluginDefinition } from './types.ts';
 import { any } from '../plugins/any/setup.ts';
 import { bind } from '../plugins/bind/setup.ts';
 import { cache } from '../plugins/cache/setup.ts';
+import { chaos } from '../plugins/chaos/setup.ts';
 import { errors } from '../plugins/errors/setup.ts';
 import { forward } from '../plugins/forward/setup.ts';
 import { health } from '../plugins/health/setup.ts';
 import { hosts } from '../plugins/hosts/setup.ts';
 import { kubernetes } from '../plugins/kubernetes/setup.ts';
+import { local } from '../plugins/local/setup.ts';
 import { loadbalance } from '../plugins/loadbalance/setup.ts';
 import { log } from '../plugins/log/setup.ts';
 import { loop } from '../plugins/loop/setup.ts';
+import { minimal } from '../plugins/minimal/setup.ts';
 import { prometheus } from '../plugins/prometheus/setup.ts';
 import { ready } from '../plugins/ready/setup.ts';
 import { records } from '../plugins/records/setup.ts';
@@ -30,7 +33,7 @@ export const DIRECTIVE_ORDER = [
   'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
 ];
 
-const PLUGINS: PluginDefinition[] = [any, bind, cache, errors, forward, health, hosts, kubernetes, loadbalance, log, loop, prometheus, ready, records, reload, timeouts, tls, whoami];
+const PLUGINS: PluginDefinition[] = [any, bind, cache, chaos, errors, forward, health, hosts, kubernetes, loadbalance, local, log, loop, minimal, prometheus, ready, records, reload, timeouts, tls, whoami];
 
 export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
 
