@@ -59,6 +59,18 @@ export function skipName(msg: Uint8Array, o: number, len: number): number {
 }
 
 /**
+ * Skips one resource record starting at `o` (owner may be compressed); returns the offset after
+ * it, or -1 when the record runs past `len`. Pointers are not followed, so loops cannot hang us.
+ */
+export function skipRecord(msg: Uint8Array, o: number, len: number): number {
+  o = skipName(msg, o, len);
+  if (o < 0 || o + 10 > len) return -1;
+  const rdlen = (msg[o + 8]! << 8) | msg[o + 9]!;
+  o += 10 + rdlen;
+  return o > len ? -1 : o;
+}
+
+/**
  * Scans `msg[0..len)` into `out`. Returns false when the message is malformed (truncated
  * records, bad labels, more than one OPT, more than one question).
  */

@@ -2,7 +2,7 @@
 // buffer into one reusable object per worker. Nothing here allocates per query.
 import { CLASSIC_UDP_SIZE, FLAG_QR, HEADER_SIZE, OPCODE_QUERY, QTYPE, RCODE } from './constants.ts';
 import { FNV_OFFSET, FNV_PRIME, MAX_LABEL, MAX_NAME_WIRE } from './name.ts';
-import { skipName } from './message.ts';
+import { skipName, skipRecord } from './message.ts';
 
 /** What the server should do with a packet after parsing. */
 export const PARSE_OK = 0;
@@ -61,18 +61,6 @@ export class Query {
     }
     return s;
   }
-}
-
-/**
- * Skips one resource record starting at `o` (owner may be compressed); returns the offset after
- * it, or -1 when the record runs past `len`. Pointers are not followed, so loops cannot hang us.
- */
-function skipRecord(msg: Uint8Array, o: number, len: number): number {
-  o = skipName(msg, o, len);
-  if (o < 0 || o + 10 > len) return -1;
-  const rdlen = (msg[o + 8]! << 8) | msg[o + 9]!;
-  o += 10 + rdlen;
-  return o > len ? -1 : o;
 }
 
 /**

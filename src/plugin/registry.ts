@@ -3,6 +3,7 @@
 import type { PluginDefinition } from './types.ts';
 import { any } from '../plugins/any/setup.ts';
 import { bind } from '../plugins/bind/setup.ts';
+import { bufsize } from '../plugins/bufsize/setup.ts';
 import { cache } from '../plugins/cache/setup.ts';
 import { chaos } from '../plugins/chaos/setup.ts';
 import { errors } from '../plugins/errors/setup.ts';
@@ -33,7 +34,7 @@ export const DIRECTIVE_ORDER = [
   'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
 ];
 
-const PLUGINS: PluginDefinition[] = [any, bind, cache, chaos, errors, forward, health, hosts, kubernetes, loadbalance, local, log, loop, minimal, prometheus, ready, records, reload, timeouts, tls, whoami];
+const PLUGINS: PluginDefinition[] = [any, bind, bufsize, cache, chaos, errors, forward, health, hosts, kubernetes, loadbalance, local, log, loop, minimal, prometheus, ready, records, reload, timeouts, tls, whoami];
 
 export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
 

@@ -3,17 +3,9 @@
 // (NODATA, NXDOMAIN: RFC 2308 needs it for negative caching) and referrals their NS and glue.
 // The cut happens in place on the finished sections (NEXT_POST): no copy, no decoding.
 import { QTYPE, RCODE } from '../../dns/constants.ts';
-import { skipName } from '../../dns/message.ts';
+import { skipName, skipRecord } from '../../dns/message.ts';
 import { TCP_PREFIX, type ResponseWriter } from '../../dns/response.ts';
 import { NEXT_POST, type Handler } from '../../plugin/types.ts';
-
-/** Offset after one record starting at `o`, or -1 when it does not fit in `end`. */
-function skipRecord(b: Uint8Array, o: number, end: number): number {
-  const at = skipName(b, o, end);
-  if (at < 0 || at + 10 > end) return -1;
-  const next = at + 10 + ((b[at + 8]! << 8) | b[at + 9]!);
-  return next > end ? -1 : next;
-}
 
 /** The authority section holds an SOA (a negative answer) or an NS (a referral). */
 function keepsAuthority(w: ResponseWriter, from: number): boolean {
