@@ -8,6 +8,7 @@ import { cache } from '../plugins/cache/setup.ts';
 import { chaos } from '../plugins/chaos/setup.ts';
 import { errors } from '../plugins/errors/setup.ts';
 import { forward } from '../plugins/forward/setup.ts';
+import { header } from '../plugins/header/setup.ts';
 import { health } from '../plugins/health/setup.ts';
 import { hosts } from '../plugins/hosts/setup.ts';
 import { kubernetes } from '../plugins/kubernetes/setup.ts';
@@ -34,7 +35,7 @@ export const DIRECTIVE_ORDER = [
   'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
 ];
 
-const PLUGINS: PluginDefinition[] = [any, bind, bufsize, cache, chaos, errors, forward, health, hosts, kubernetes, loadbalance, local, log, loop, minimal, prometheus, ready, records, reload, timeouts, tls, whoami];
+const PLUGINS: PluginDefinition[] = [any, bind, bufsize, cache, chaos, errors, forward, header, health, hosts, kubernetes, loadbalance, local, log, loop, minimal, prometheus, ready, records, reload, timeouts, tls, whoami];
 
 export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
 
