@@ -71,6 +71,29 @@ export function skipRecord(msg: Uint8Array, o: number, len: number): number {
 }
 
 /**
+ * Offset of the OPT record (RFC 6891 6.1.2) among a parsed query's records after its question
+ * (`from`: the question's end), or -1. For the plugins that read or change it in place.
+ */
+export function findOpt(msg: Uint8Array, len: number, from: number): number {
+  let o = from;
+  const records = ((msg[6]! << 8) | msg[7]!) + ((msg[8]! << 8) | msg[9]!) + ((msg[10]! << 8) | msg[11]!);
+  for (let i = 0; i < records && o >= 0; i++) {
+    if (o + 11 <= len && msg[o] === 0 && ((msg[o + 1]! << 8) | msg[o + 2]!) === QTYPE.OPT) return o;
+    o = skipRecord(msg, o, len);
+  }
+  return -1;
+}
+
+/** Does the OPT record at `opt` carry an option with this code (RFC 6891 6.1.2)? */
+export function hasEdnsOption(msg: Uint8Array, len: number, opt: number, code: number): boolean {
+  const end = Math.min(len, opt + 11 + ((msg[opt + 9]! << 8) | msg[opt + 10]!));
+  for (let o = opt + 11; o + 4 <= end; o += 4 + ((msg[o + 2]! << 8) | msg[o + 3]!)) {
+    if (((msg[o]! << 8) | msg[o + 1]!) === code) return true;
+  }
+  return false;
+}
+
+/**
  * Scans `msg[0..len)` into `out`. Returns false when the message is malformed (truncated
  * records, bad labels, more than one OPT, more than one question).
  */

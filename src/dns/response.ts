@@ -20,6 +20,11 @@ export class ResponseWriter {
   /** Full rcode (may exceed 15: the high bits go to the OPT record). */
   rcode = 0;
   flags = 0;
+  /**
+   * EDNS options (code, length, data) for the OPT record finish() writes, set by a plugin for
+   * this response only (nsid); null: none. start() clears it.
+   */
+  ednsOptions: Uint8Array | null = null;
 
   constructor(size = 65535 + TCP_PREFIX) {
     this.buf = Buffer.allocUnsafe(size);
@@ -37,6 +42,7 @@ export class ResponseWriter {
     this.flags = FLAG_QR | (q.opcode << 11) | (q.flags & (FLAG_RD | FLAG_CD)) | extraFlags;
     this.rcode = rcode;
     this.an = this.ns = this.ar = 0;
+    this.ednsOptions = null;
     let end = TCP_PREFIX + HEADER_SIZE;
     if (q.questionOk) {
       // Byte loop rather than set(subarray()): no view object per query.
@@ -82,7 +88,7 @@ export class ResponseWriter {
    */
   finish(q: Query): number {
     const limit = sizeLimit(q);
-    const optSize = q.edns ? OPT_SIZE : 0;
+    const optSize = q.edns ? OPT_SIZE + (this.ednsOptions?.length ?? 0) : 0;
     if (this.end - TCP_PREFIX + optSize > limit) {
       // RFC 2181 9 / RFC 1035 4.2.1: drop the sections and set TC; the client retries over TCP.
       this.flags |= FLAG_TC;
@@ -118,8 +124,14 @@ export class ResponseWriter {
     b[o++] = 0; // version
     b[o++] = q.doBit ? 0x80 : 0;
     b[o++] = 0;
-    b[o++] = 0; // rdlength
-    b[o++] = 0;
+    const options = this.ednsOptions;
+    const rdlen = options === null ? 0 : options.length;
+    b[o++] = rdlen >> 8; // rdlength
+    b[o++] = rdlen & 0xff;
+    if (options !== null) {
+      b.set(options, o);
+      o += rdlen;
+    }
     this.end = o;
     this.ar++;
   }

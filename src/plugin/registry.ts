@@ -17,6 +17,7 @@ import { loadbalance } from '../plugins/loadbalance/setup.ts';
 import { log } from '../plugins/log/setup.ts';
 import { loop } from '../plugins/loop/setup.ts';
 import { minimal } from '../plugins/minimal/setup.ts';
+import { nsid } from '../plugins/nsid/setup.ts';
 import { prometheus } from '../plugins/prometheus/setup.ts';
 import { ready } from '../plugins/ready/setup.ts';
 import { records } from '../plugins/records/setup.ts';
@@ -35,7 +36,7 @@ export const DIRECTIVE_ORDER = [
   'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
 ];
 
-const PLUGINS: PluginDefinition[] = [any, bind, bufsize, cache, chaos, errors, forward, header, health, hosts, kubernetes, loadbalance, local, log, loop, minimal, prometheus, ready, records, reload, timeouts, tls, whoami];
+const PLUGINS: PluginDefinition[] = [any, bind, bufsize, cache, chaos, errors, forward, header, health, hosts, kubernetes, loadbalance, local, log, loop, minimal, nsid, prometheus, ready, records, reload, timeouts, tls, whoami];
 
 export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
 

@@ -2,8 +2,7 @@
 // that neither kdns's answer nor an upstream's (forward sends the query's own bytes) is larger
 // than a path without fragmentation carries (DNS Flag Day 2020: 1232). A smaller size stays;
 // a query without EDNS keeps its 512 bytes. As CoreDNS's bufsize.
-import { QTYPE } from '../../dns/constants.ts';
-import { skipRecord } from '../../dns/message.ts';
+import { findOpt } from '../../dns/message.ts';
 import { NEXT, type Handler } from '../../plugin/types.ts';
 
 export interface BufsizeConfig {
@@ -18,16 +17,10 @@ export default function create(config: BufsizeConfig): Handler {
       q.udpSize = size;
       // The OPT's CLASS field holds the size: rewrite it in the message itself, for the plugins
       // that pass the query's bytes on. The parser accepted the message, so its records are whole.
-      const m = q.msg;
-      let o = q.questionEnd;
-      const records = ((m[6]! << 8) | m[7]!) + ((m[8]! << 8) | m[9]!) + ((m[10]! << 8) | m[11]!);
-      for (let i = 0; i < records && o >= 0; i++) {
-        if (m[o] === 0 && ((m[o + 1]! << 8) | m[o + 2]!) === QTYPE.OPT) {
-          m[o + 3] = size >> 8;
-          m[o + 4] = size & 0xff;
-          break;
-        }
-        o = skipRecord(m, o, q.len);
+      const opt = findOpt(q.msg, q.len, q.questionEnd);
+      if (opt >= 0) {
+        q.msg[opt + 3] = size >> 8;
+        q.msg[opt + 4] = size & 0xff;
       }
       return NEXT;
     },
