@@ -1,6 +1,7 @@
 // Every plugin kdns knows, and the order they run in. Like CoreDNS, the chain order is fixed by
 // this list (CoreDNS's plugin.cfg order), never by the order of lines in the Corefile.
 import type { PluginDefinition } from './types.ts';
+import { acl } from '../plugins/acl/setup.ts';
 import { any } from '../plugins/any/setup.ts';
 import { bind } from '../plugins/bind/setup.ts';
 import { bufsize } from '../plugins/bufsize/setup.ts';
@@ -36,7 +37,7 @@ export const DIRECTIVE_ORDER = [
   'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
 ];
 
-const PLUGINS: PluginDefinition[] = [any, bind, bufsize, cache, chaos, errors, forward, header, health, hosts, kubernetes, loadbalance, local, log, loop, minimal, nsid, prometheus, ready, records, reload, timeouts, tls, whoami];
+const PLUGINS: PluginDefinition[] = [acl, any, bind, bufsize, cache, chaos, errors, forward, header, health, hosts, kubernetes, loadbalance, local, log, loop, minimal, nsid, prometheus, ready, records, reload, timeouts, tls, whoami];
 
 export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
 

@@ -24,6 +24,11 @@ export const ASYNC = -2;
  * ResponseWriter for the same purpose.
  */
 export const NEXT_POST = -3;
+/**
+ * The handler drops the query: no answer is sent at all (acl's `drop`), and no observer (log,
+ * prometheus) sees it, as nothing was written.
+ */
+export const DROP = -4;
 
 /** What setup knows about the server block the directive sits in. */
 export interface ServerBlockInfo {

@@ -7,7 +7,7 @@ import { QCLASS, QTYPE, RCODE } from '../dns/constants.ts';
 import { PARSE_DROP, PARSE_OK, Query, parseQuery } from '../dns/query.ts';
 import { ResponseWriter } from '../dns/response.ts';
 import {
-  ASYNC, NEXT, NEXT_POST, type Handler, type HandlerFactory, type Pending, type RequestState, type WorkerEnv,
+  ASYNC, DROP, NEXT, NEXT_POST, type Handler, type HandlerFactory, type Pending, type RequestState, type WorkerEnv,
 } from '../plugin/types.ts';
 import type { TableReader } from '../table/reader.ts';
 import { ZoneMatcher } from '../table/zone-match.ts';
@@ -191,7 +191,7 @@ export class WorkerRuntime implements PendingHost {
     run.mask = 0;
     run.q = q;
     const rcode = this.runChain(server, 0, q, w, r);
-    if (rcode === ASYNC) return 0;
+    if (rcode === ASYNC || rcode === DROP) return 0;
     this.lastServer = server;
     r.plugin = answeredBy(server, run.link, r);
     if (run.mask !== 0) this.runPosts(server, run.mask, q, w, r);
@@ -352,6 +352,11 @@ export class WorkerRuntime implements PendingHost {
       run.q = this.q;
     }
     if (rcode === ASYNC) return;
+    if (rcode === DROP) {
+      // A stream or DoH client holds a slot for this answer, so it gets one: REFUSED. (Only a
+      // plugin before acl that deferred could bring a query here; none of kdns's does.)
+      w.start(q, RCODE.REFUSED, 0);
+    }
     r.plugin = answeredBy(server, run.link, r);
     if (run.mask !== 0) this.runPosts(server, run.mask, q, w, r);
     this.finishTo(server, sink, q, w, r);
