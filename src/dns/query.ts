@@ -48,6 +48,11 @@ export class Query {
   localAddress = '';
   /** Set by the parser when the question itself could be read (for echoing it in errors). */
   questionOk = false;
+  /**
+   * The message as the client sent it, when a plugin (rewrite) has replaced `msg` with another
+   * question for the plugins after it; null otherwise. The parser clears it; copies keep it.
+   */
+  clientMsg: Uint8Array | null = null;
 
   /** Lower-cased text form of the name; allocates, so only for logs and slow paths. */
   nameText(): string {
@@ -79,6 +84,7 @@ export function parseQuery(msg: Uint8Array, len: number, q: Query): number {
   q.nameLen = 0;
   q.labelCount = 0;
   q.questionEnd = HEADER_SIZE;
+  q.clientMsg = null;
   if (len < HEADER_SIZE) return PARSE_DROP;
   q.id = (msg[0]! << 8) | msg[1]!;
   const flags = (msg[2]! << 8) | msg[3]!;

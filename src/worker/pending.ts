@@ -84,6 +84,7 @@ export function cloneQuery(q: Query): Query {
   c.remoteAddress = q.remoteAddress;
   c.remotePort = q.remotePort;
   c.localAddress = q.localAddress;
+  c.clientMsg = q.clientMsg;
   return c;
 }
 

@@ -3,6 +3,7 @@ import { typeFromName } from '../../dns/constants.ts';
 import { type NetSpec, parseNet } from '../../dns/address-match.ts';
 import { metrics } from '../../metrics/index.ts';
 import { fail, zonesArg } from '../../plugin/args.ts';
+import { type PerServerConfigs, configPerServer } from '../../plugin/per-server.ts';
 import type { PluginDefinition } from '../../plugin/types.ts';
 import { serverLabel } from '../prometheus/setup.ts';
 import type { AclConfig, AclMetricSlots, AclPolicy } from './handler.ts';
@@ -17,13 +18,8 @@ const blocked = metrics.counter({ name: 'coredns_acl_blocked_requests_total', he
 const filtered = metrics.counter({ name: 'coredns_acl_filtered_requests_total', help: 'Counter of DNS requests being filtered.', labelNames: ['server', 'zone', 'view'] });
 const dropped = metrics.counter({ name: 'coredns_acl_dropped_requests_total', help: 'Counter of DNS requests being dropped.', labelNames: ['server', 'zone', 'view'] });
 
-/**
- * The acl config of each server block (by its plugin list: one array per block and plan). A
- * block's later `acl` directives add their policy to the first one's config and make no chain
- * link of their own: CoreDNS runs one acl per block, whose policies are tried in order. Configs
- * go to the workers once the whole plan is built, so the first one can still grow.
- */
-const blockConfig = new WeakMap<string[], AclConfig>();
+/** One acl per server, its policies in Corefile order, as CoreDNS runs it. */
+const configs: PerServerConfigs<AclConfig> = new WeakMap();
 
 function parseRule(d: Directive): RuleSpec {
   const action = d.name.text.toLowerCase();
@@ -78,14 +74,9 @@ export const acl: PluginDefinition = {
       };
     };
     const policy: AclPolicy = { zones, rules, metrics: (ctx.addresses ?? ['']).map(slots) };
-    const names = ctx.plugins ?? [];
-    const first = blockConfig.get(names);
-    if (first) {
-      first.policies.push(policy);
-      return {};
-    }
-    const config: AclConfig = { policies: [policy], addresses: ctx.addresses ?? null };
-    blockConfig.set(names, config);
+    const { config, first } = configPerServer(configs, ctx, (): AclConfig => ({ policies: [], addresses: ctx.addresses ?? null }));
+    config.policies.push(policy);
+    if (!first) return {};
     return { worker: { module: new URL('./handler.ts', import.meta.url).href, config } };
   },
 };

@@ -1,0 +1,262 @@
+// rewrite: changes the question (name, type, class) for the plugins after it and gives the
+// client its own question back in the answer, and rewrites answers (names, TTLs), as CoreDNS's
+// rewrite. Rules run in order; a matching rule with `stop` (the default) ends the list.
+//
+// Queries no rule matches cost a byte comparison per rule against the name's text, made in
+// scratch space (no allocation; regex rules need the name as a string, one per query). A
+// rewritten query is rebuilt as a new message and parsed again, and its answer is decoded and
+// encoded with dns-packet: the slow path, for the queries the rules pick.
+import dnsPacket from 'dns-packet';
+import { HEADER_SIZE } from '../../dns/constants.ts';
+import { skipName } from '../../dns/message.ts';
+import { nameToWire } from '../../dns/name.ts';
+import { type Query, parseQuery, PARSE_OK } from '../../dns/query.ts';
+import { TCP_PREFIX, type ResponseWriter } from '../../dns/response.ts';
+import { NEXT, NEXT_POST, type Handler, type RequestState } from '../../plugin/types.ts';
+import { type NameRule, type RuleSpec, type TtlRule, expandGroups, fqdn, nameMatches, rewriteName } from './rules.ts';
+
+export interface RewriteConfig {
+  rules: RuleSpec[];
+}
+
+interface Compiled {
+  spec: RuleSpec;
+  regex: RegExp | null;
+  /** exact/prefix/suffix/substring: FROM's bytes, for the allocation-free first test. */
+  bytes: Uint8Array | null;
+  answerName: Array<[RegExp, string]>;
+  answerValue: Array<[RegExp, string]>;
+}
+
+/** What the rules did to one query: worked out again in post() from the client's question. */
+interface Outcome {
+  name: string;
+  type: number;
+  cls: number;
+  /** Owner names to give back: rewritten -> the client's (exact rules, `answer auto`). */
+  restore: Map<string, string>;
+  answerName: Array<[RegExp, string]>;
+  answerValue: Array<[RegExp, string]>;
+  ttl: TtlRule | null;
+  changed: boolean;
+}
+
+const TEXT = new Uint8Array(256);
+
+/** The query name's text form (`a.b.` lower case) into TEXT; its length. */
+function nameText(q: Query): number {
+  if (q.nameLen <= 1) {
+    TEXT[0] = 0x2e;
+    return 1;
+  }
+  let o = 0;
+  let i = 0;
+  for (let l = q.lower[0]!; l !== 0; l = q.lower[i]!) {
+    for (let k = 1; k <= l; k++) TEXT[o++] = q.lower[i + k]!;
+    TEXT[o++] = 0x2e;
+    i += l + 1;
+  }
+  return o;
+}
+
+function bytesMatch(c: Compiled, len: number): boolean {
+  const b = c.bytes!;
+  const spec = c.spec as NameRule | TtlRule;
+  switch (spec.match) {
+    case 'exact':
+      return len === b.length && same(0, b);
+    case 'prefix':
+      return len >= b.length && same(0, b);
+    case 'suffix':
+      return len >= b.length && same(len - b.length, b);
+    default:
+      for (let at = 0; at + b.length <= len; at++) if (same(at, b)) return true;
+      return false;
+  }
+}
+
+function same(at: number, b: Uint8Array): boolean {
+  for (let k = 0; k < b.length; k++) if (TEXT[at + k] !== b[k]) return false;
+  return true;
+}
+
+function compile(spec: RuleSpec): Compiled {
+  const named = spec.field === 'name' || spec.field === 'ttl';
+  const regex = named && spec.match === 'regex' ? new RegExp(spec.from) : null;
+  return {
+    spec,
+    regex,
+    bytes: named && spec.match !== 'regex' ? new TextEncoder().encode(spec.from) : null,
+    answerName: spec.field === 'name' ? spec.answerName.map(([f, t]) => [new RegExp(f), t]) : [],
+    answerValue: spec.field === 'name' ? spec.answerValue.map(([f, t]) => [new RegExp(f), t]) : [],
+  };
+}
+
+/** Field names dns-packet gives the names inside record data, per type. */
+const VALUE_NAMES: Record<string, string[]> = { CNAME: [''], PTR: [''], NS: [''], DNAME: [''], MX: ['exchange'], SRV: ['target'] };
+
+export default function create(config: RewriteConfig): Handler {
+  const rules = config.rules.map(compile);
+  const scratch = { q: null as Query | null };
+
+  /** Runs the rules on `q`'s question; null when none matches. */
+  const evaluate = (q: Query): Outcome | null => {
+    let len = -1;
+    let text: string | null = null;
+    let out: Outcome | null = null;
+    for (const c of rules) {
+      const spec = c.spec;
+      if (spec.field === 'type' || spec.field === 'class') {
+        const cur = out ? (spec.field === 'type' ? out.type : out.cls) : spec.field === 'type' ? q.qtype : q.qclass;
+        if (cur !== spec.from) continue;
+        out ??= start(q);
+        if (spec.field === 'type') out.type = spec.to;
+        else out.cls = spec.to;
+        out.changed = true;
+        if (spec.stop) break;
+        continue;
+      }
+      // Name and ttl rules: a byte test first, the string only once one could match.
+      if (out === null && c.regex === null) {
+        if (len < 0) len = nameText(q);
+        if (!bytesMatch(c, len)) continue;
+      }
+      text ??= out?.name ?? fqdn(q.nameText());
+      const name = out?.name ?? text;
+      if (spec.field === 'ttl') {
+        if (!nameMatches(spec, name, c.regex)) continue;
+        out ??= start(q);
+        out.ttl = spec;
+        if (spec.stop) break;
+        continue;
+      }
+      const rule = spec as NameRule;
+      const next = rewriteName(rule, name, c.regex);
+      if (next === null) continue;
+      out ??= start(q);
+      if (rule.match === 'exact' || rule.answerAuto) out.restore.set(next, out.restore.get(name) ?? name);
+      out.answerName.push(...c.answerName);
+      out.answerValue.push(...c.answerValue);
+      out.name = next;
+      out.changed = true;
+      if (rule.stop) break;
+    }
+    return out;
+  };
+
+  const start = (q: Query): Outcome => ({
+    name: fqdn(q.nameText()), type: q.qtype, cls: q.qclass, restore: new Map(), answerName: [], answerValue: [], ttl: null, changed: false,
+  });
+
+  return {
+    serve(q, _w, r) {
+      const o = evaluate(q);
+      if (o === null) return NEXT;
+      if (!o.changed) return NEXT_POST; // a ttl rule only: the answer changes, not the question
+      const orig = Buffer.from(q.msg.subarray(0, q.len));
+      const qname = nameToWire(o.name);
+      const rest = q.msg.subarray(q.questionEnd, q.len);
+      const msg = Buffer.allocUnsafe(HEADER_SIZE + qname.length + 4 + rest.length);
+      msg.set(q.msg.subarray(0, HEADER_SIZE), 0);
+      msg.set(qname, HEADER_SIZE);
+      let at = HEADER_SIZE + qname.length;
+      msg.writeUInt16BE(o.type, at);
+      msg.writeUInt16BE(o.cls, at + 2);
+      at += 4;
+      msg.set(rest, at);
+      const clientMsg = q.clientMsg ?? orig;
+      if (parseQuery(msg, msg.length, q) !== PARSE_OK) {
+        // Cannot happen for a name the rules made from a valid one, but a bad rule must not
+        // hand the plugins a half-parsed query: answer from the client's own.
+        parseQuery(clientMsg, clientMsg.length, q);
+        r.error = `plugin/rewrite: the rewritten question ${o.name} is not a valid name`;
+        return NEXT;
+      }
+      q.clientMsg = clientMsg;
+      return NEXT_POST;
+    },
+
+    post(q, w, r) {
+      const client = q.clientMsg ?? Buffer.from(q.msg.subarray(0, q.len));
+      const cq = (scratch.q ??= new (q.constructor as new () => Query)());
+      parseQuery(client, client.length, cq);
+      const o = evaluate(cq);
+      if (o === null) return;
+      try {
+        restoreAnswer(q, w, o, client);
+      } catch (err) {
+        r.error = `plugin/rewrite: cannot rewrite the answer: ${(err as Error).message}`;
+      }
+      if (q.clientMsg !== null) {
+        // The client's question again for what follows (earlier plugins' post hooks, finish).
+        const { tcp, remoteAddress, remotePort, localAddress } = q;
+        parseQuery(client, client.length, q);
+        Object.assign(q, { tcp, remoteAddress, remotePort, localAddress });
+      }
+    },
+  };
+
+  function restoreAnswer(q: Query, w: ResponseWriter, o: Outcome, client: Uint8Array): void {
+    // The sections as a message of their own, for dns-packet (the header is written at finish).
+    const b = w.buf;
+    const head = Buffer.alloc(HEADER_SIZE);
+    head.writeUInt16BE(q.id, 0);
+    head.writeUInt16BE(1, 4);
+    head.writeUInt16BE(w.an, 6);
+    head.writeUInt16BE(w.ns, 8);
+    head.writeUInt16BE(w.ar, 10);
+    const body = Buffer.concat([head, b.subarray(TCP_PREFIX + HEADER_SIZE, w.end)]);
+    const m = dnsPacket.decode(body);
+    const fix = (rr: dnsPacket.Answer, answerSection: boolean): void => {
+      const owner = fqdn(rr.name);
+      const back = o.restore.get(owner);
+      if (back !== undefined) rr.name = back;
+      else if (answerSection) {
+        for (const [re, to] of o.answerName) {
+          const g = re.exec(owner);
+          if (g) { rr.name = fqdn(expandGroups(to, g)); break; }
+        }
+      }
+      if (answerSection) {
+        if (o.ttl !== null) (rr as { ttl?: number }).ttl = Math.min(o.ttl.max, Math.max(o.ttl.min, (rr as { ttl?: number }).ttl ?? 0));
+        const fields = VALUE_NAMES[rr.type];
+        if (fields && o.answerValue.length > 0) {
+          const d = rr as unknown as { data: unknown };
+          for (const f of fields) {
+            const cur = f === '' ? d.data : (d.data as Record<string, unknown>)[f];
+            if (typeof cur !== 'string') continue;
+            for (const [re, to] of o.answerValue) {
+              const g = re.exec(fqdn(cur));
+              if (!g) continue;
+              const v = fqdn(expandGroups(to, g));
+              if (f === '') d.data = v;
+              else (d.data as Record<string, unknown>)[f] = v;
+              break;
+            }
+          }
+        }
+      }
+    };
+    for (const rr of m.answers ?? []) fix(rr, true);
+    for (const rr of m.authorities ?? []) fix(rr, false);
+    for (const rr of m.additionals ?? []) fix(rr, false);
+    // The client's question, byte for byte, then the sections as dns-packet writes them (no
+    // compression pointers: they cannot point into a question of another length).
+    const qEnd = skipName(client, HEADER_SIZE, client.length) + 4;
+    const out = dnsPacket.encode({ id: q.id, type: 'response', questions: [{ name: 'x', type: 'A', class: 'IN' }], answers: m.answers, authorities: m.authorities, additionals: m.additionals });
+    const from = skipName(out, HEADER_SIZE, out.length) + 4;
+    const flags = w.flags;
+    const rcode = w.rcode;
+    const options = w.ednsOptions;
+    let p = TCP_PREFIX;
+    for (let i = 0; i < qEnd; i++) b[p++] = client[i]!; // header bytes are rewritten by finish()
+    w.end = p;
+    w.an = 0;
+    w.ns = 0;
+    w.ar = 0;
+    w.appendRecords(out, from, out.length, m.answers?.length ?? 0, m.authorities?.length ?? 0, m.additionals?.length ?? 0);
+    w.flags = flags;
+    w.rcode = rcode;
+    w.ednsOptions = options;
+  }
+}

@@ -1,0 +1,93 @@
+import type { Directive, Token } from '../../corefile/index.ts';
+import { QCLASS, typeFromName } from '../../dns/constants.ts';
+import { fail } from '../../plugin/args.ts';
+import { type PerServerConfigs, configPerServer } from '../../plugin/per-server.ts';
+import type { PluginDefinition } from '../../plugin/types.ts';
+import type { RewriteConfig } from './handler.ts';
+import { type NameMatch, type RuleSpec, fqdn } from './rules.ts';
+
+const USAGE = 'rewrite [continue|stop] name|type|class|ttl ...';
+const MATCHES: NameMatch[] = ['exact', 'prefix', 'suffix', 'substring', 'regex'];
+/** CoreDNS fields kdns does not rewrite yet: refused by name rather than as unknown. */
+const NOT_YET = ['edns0', 'rcode', 'cname'];
+
+/** One rewrite per server, its rules in Corefile order, as CoreDNS runs it. */
+const configs: PerServerConfigs<RewriteConfig> = new WeakMap();
+
+function regexArg(t: Token): string {
+  try {
+    new RegExp(t.text);
+  } catch (err) {
+    fail(t, `'${t.text}' is not a regular expression: ${(err as Error).message}`);
+  }
+  return t.text;
+}
+
+function parseTtl(t: Token): [number, number] {
+  const m = /^(\d*)(-?)(\d*)$/.exec(t.text);
+  if (!m || (m[1] === '' && m[3] === '') || (m[2] === '' && m[3] !== '')) fail(t, `'${t.text}' is not a TTL or a range`, 'write it like 30, 30-300, 30- or -300');
+  if (m[2] === '') return [Number(m[1]), Number(m[1])];
+  return [m[1] === '' ? 0 : Number(m[1]), m[3] === '' ? 2 ** 31 - 1 : Number(m[3])];
+}
+
+function parseRule(d: Directive): RuleSpec {
+  const args = [...d.args];
+  let stop = true;
+  if (args[0] && (args[0].text === 'continue' || args[0].text === 'stop')) stop = args.shift()!.text === 'stop';
+  const field = args.shift();
+  if (!field) fail(d.name, 'rewrite needs a field', USAGE);
+  const f = field.text.toLowerCase();
+  if (NOT_YET.includes(f)) fail(field, `rewrite ${f} is not available in kdns yet`, 'kdns rewrites name, type, class and ttl');
+  if (f === 'type' || f === 'class') {
+    if (args.length !== 2) fail(args[2] ?? field, `rewrite ${f} takes FROM TO`, `e.g. rewrite ${f} ${f === 'type' ? 'ANY HINFO' : 'CH IN'}`);
+    const code = (t: Token): number => {
+      const v = f === 'type' ? typeFromName(t.text.toUpperCase()) : QCLASS[t.text.toUpperCase() as keyof typeof QCLASS];
+      if (v === undefined) fail(t, `unknown ${f} '${t.text}'`, f === 'type' ? 'e.g. A, AAAA, MX, ANY' : 'IN, CH or HS');
+      return v;
+    };
+    return { field: f, from: code(args[0]!), to: code(args[1]!), stop };
+  }
+  if (f !== 'name' && f !== 'ttl') fail(field, `unknown rewrite field '${field.text}'`, USAGE);
+  let match: NameMatch = 'exact';
+  if (args[0] && (MATCHES as string[]).includes(args[0].text.toLowerCase())) match = args.shift()!.text.toLowerCase() as NameMatch;
+  const from = args.shift();
+  const to = args.shift();
+  if (!from || !to) fail(from ?? field, `rewrite ${f} needs ${f === 'ttl' ? 'NAME TTL' : 'FROM TO'}`, USAGE);
+  const normal = (t: Token): string => (match === 'regex' ? regexArg(t) : match === 'exact' || match === 'suffix' ? fqdn(t.text) : t.text.toLowerCase());
+  if (f === 'ttl') {
+    if (args.length > 0) fail(args[0]!, 'rewrite ttl takes no options', USAGE);
+    const [min, max] = parseTtl(to);
+    return { field: 'ttl', match, from: normal(from), min, max, stop };
+  }
+  const rule: RuleSpec = { field: 'name', match, from: normal(from), to: match === 'regex' ? to.text : normal(to), stop, answerAuto: false, answerName: [], answerValue: [] };
+  while (args.length > 0) {
+    const a = args.shift()!;
+    const kind = args.shift();
+    if (a.text !== 'answer' || !kind) fail(a, `unknown rewrite name option '${a.text}'`, 'answer auto | answer name FROM TO | answer value FROM TO');
+    if (kind.text === 'auto') {
+      rule.answerAuto = true;
+      continue;
+    }
+    if (kind.text !== 'name' && kind.text !== 'value') fail(kind, `unknown answer rewrite '${kind.text}'`, 'answer auto | answer name FROM TO | answer value FROM TO');
+    const af = args.shift();
+    const at = args.shift();
+    if (!af || !at) fail(kind, `answer ${kind.text} needs FROM TO`, 'FROM is a regular expression, TO may use {1}..{9}');
+    (kind.text === 'name' ? rule.answerName : rule.answerValue).push([regexArg(af), at.text]);
+  }
+  return rule;
+}
+
+export const rewrite: PluginDefinition = {
+  name: 'rewrite',
+  summary: 'rewrites the question (name, type, class) for later plugins and the answer back (names, TTLs)',
+  repeatable: true,
+  setup(ctx) {
+    const d = ctx.directive;
+    if (d.block) fail(d.name, 'kdns takes rewrite rules one per line', USAGE);
+    const rule = parseRule(d);
+    const { config, first } = configPerServer(configs, ctx, (): RewriteConfig => ({ rules: [] }));
+    config.rules.push(rule);
+    if (!first) return {};
+    return { worker: { module: new URL('./handler.ts', import.meta.url).href, config } };
+  },
+};

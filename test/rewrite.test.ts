@@ -1,0 +1,112 @@
+// rewrite through the real CLI: the answers CoreDNS 1.12.2 gives for the same Corefile (checked
+// side by side: exact, suffix/prefix/regex with and without `answer auto`, substring, type),
+// through a table plugin (hosts), forward (answered off the hot path) and the cache.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { udpQuery, tcpQuery } from './helpers/dns-client.ts';
+import { configError, type RunningServer, startServer, tempDir } from './helpers/server-process.ts';
+import { type FaultServer, startFaultServer } from './upstream/fault-server.ts';
+
+const show = (r: Awaited<ReturnType<typeof udpQuery>>): string[] => [
+  ...r.questions.map((x) => `Q ${x.name} ${x.type} ${x.class}`),
+  ...r.answers.map((a) => `${a.name} ${a.ttl} ${a.type} ${typeof a.data === 'string' ? a.data : JSON.stringify(a.data)}`),
+];
+
+describe('rewrite', () => {
+  let s: RunningServer;
+  let up: FaultServer;
+  before(async () => {
+    up = await startFaultServer();
+    up.setRecords('www.up.test', [{ type: 'A', ttl: 300, data: '10.6.0.1' }]);
+    up.setRecords('alias.up.test', [{ type: 'CNAME', ttl: 300, data: 'www.up.test' }]);
+    const dir = tempDir();
+    const hosts = join(dir, 'hosts');
+    writeFileSync(hosts, '10.5.0.1 b.test\n10.5.0.2 www.new.test\n10.5.0.3 x.y.z.test\n10.5.0.4 c.test\n');
+    s = await startServer(`
+.:{PORT} {
+    bind 127.0.0.1
+    rewrite name exact a.test b.test
+    rewrite name suffix .old.test .new.test answer auto
+    rewrite name suffix .plain.test .new.test
+    rewrite name regex (.*)\\.q\\.test {1}.y.z.test answer auto
+    rewrite name regex ^(.*)\\.r\\.test\\.$ {1}.y.z.test
+    rewrite name prefix p. www. answer auto
+    rewrite name substring zz x
+    rewrite type AAAA A
+    rewrite continue name exact chain.test d.test
+    rewrite continue name exact d.test c.test
+    rewrite ttl exact c.test 5
+    hosts ${hosts} {
+        fallthrough
+    }
+    whoami
+}
+fwd.test:{PORT} {
+    bind 127.0.0.1
+    cache 300
+    rewrite continue name suffix .fwd.test .up.test answer auto answer value (.*)\\.up\\.test {1}.fwd.test
+    rewrite ttl suffix .up.test 20-60
+    forward . ${up.address}
+}
+`, { workers: 1 });
+  });
+  after(async () => {
+    await s.stop();
+    await up.stop();
+  });
+
+  test('name rules: the client gets its question back; answers as CoreDNS gives them', async () => {
+    const cases: Array<[string, string, string[]]> = [
+      ['a.test', 'A', ['Q a.test A IN', 'a.test 3600 A 10.5.0.1']],
+      ['A.Test', 'A', ['Q A.Test A IN', 'a.test 3600 A 10.5.0.1']],
+      ['www.old.test', 'A', ['Q www.old.test A IN', 'www.old.test 3600 A 10.5.0.2']],
+      ['www.plain.test', 'A', ['Q www.plain.test A IN', 'www.new.test 3600 A 10.5.0.2']],
+      ['x.q.test', 'A', ['Q x.q.test A IN', 'x.q.test 3600 A 10.5.0.3']],
+      ['x.r.test', 'A', ['Q x.r.test A IN', 'x.y.z.test 3600 A 10.5.0.3']],
+      ['p.new.test', 'A', ['Q p.new.test A IN', 'p.new.test 3600 A 10.5.0.2']],
+      ['x.y.zzz.test', 'A', ['Q x.y.zzz.test A IN', 'x.y.xz.test 3600 A 10.5.0.3'].slice(0, 1)],
+      ['b.test', 'AAAA', ['Q b.test AAAA IN', 'b.test 3600 A 10.5.0.1']],
+    ];
+    for (const [name, type, want] of cases) {
+      const r = await udpQuery(s.port, name, { type });
+      if (name === 'x.y.zzz.test') {
+        // zz -> x makes x.y.xz.test: hosts has no such name, so whoami (next) answers it.
+        assert.deepEqual(show(r), want, name);
+        assert.equal(r.additionals.filter((a) => a.type === 'SRV').length, 1);
+        continue;
+      }
+      assert.equal(r.rcode, 'NOERROR', name);
+      assert.deepEqual(show(r), want, `${type} ${name}`);
+    }
+  });
+
+  test('continue runs the next rules on the rewritten name; ttl sets the answers\' TTL', async () => {
+    assert.deepEqual(show(await udpQuery(s.port, 'chain.test')), ['Q chain.test A IN', 'chain.test 5 A 10.5.0.4']);
+    assert.deepEqual(show(await tcpQuery(s.port, 'c.test')), ['Q c.test A IN', 'c.test 5 A 10.5.0.4']);
+  });
+
+  test('forwarded: the upstream is asked the rewritten name; answer auto, answer value and a ttl range; then the cache', async () => {
+    // answer value: the CNAME's target goes back under fwd.test.
+    assert.deepEqual(show(await udpQuery(s.port, 'alias.fwd.test')).map((l) => l.replace(/ \d+ CNAME/, ' T CNAME')), ['Q alias.fwd.test A IN', 'alias.fwd.test T CNAME www.fwd.test']);
+    // answer auto and the ttl range (300 held to 60), then the same from the cache (counting down).
+    const first = await udpQuery(s.port, 'www.fwd.test');
+    assert.deepEqual(show(first), ['Q www.fwd.test A IN', 'www.fwd.test 60 A 10.6.0.1']);
+    const again = await udpQuery(s.port, 'www.fwd.test');
+    assert.deepEqual(show(again).map((l) => l.replace(/ \d+ A/, ' T A')), ['Q www.fwd.test A IN', 'www.fwd.test T A 10.6.0.1']);
+    assert.ok(again.answers[0]!.ttl <= 60);
+    assert.deepEqual(up.queries({ name: 'www.up.test' }).map((q) => q.type), ['A'], 'asked once: the second answer came from the cache');
+  });
+
+  test('mistakes: a config error with file and line', async () => {
+    const bad = async (line: string): Promise<string> => configError(`.:1053 {\n    ${line}\n}\n`);
+    assert.match(await bad('rewrite bogus a b'), /Corefile:2:13: unknown rewrite field 'bogus'/);
+    assert.match(await bad('rewrite edns0 local set 0xffee abc'), /Corefile:2:13: rewrite edns0 is not available in kdns yet/);
+    assert.match(await bad('rewrite type AAAA BOGUS'), /Corefile:2:23: unknown type 'BOGUS'/);
+    assert.match(await bad('rewrite name regex ( x'), /Corefile:2:24: '\(' is not a regular expression/);
+    assert.match(await bad('rewrite name exact a.test'), /Corefile:2:24: rewrite name needs FROM TO/);
+    assert.match(await bad('rewrite ttl exact a.test x'), /Corefile:2:30: 'x' is not a TTL or a range/);
+    assert.match(await bad('rewrite name exact a.test b.test answer sideways'), /Corefile:2:45: unknown answer rewrite 'sideways'/);
+  });
+});
