@@ -117,22 +117,35 @@ test('loadgen pacing: tick sends a burst each millisecond, even spreads the send
       spread: (at(0.75) - at(0.25)) / at(0.5),
     };
   };
-  const tick = await gapsOf('tick');
-  const even = await gapsOf('even');
-  const poisson = await gapsOf('poisson');
-  const seen = JSON.stringify({ tick, even, poisson });
-  // tick: 4 back to back, then ~1 ms of nothing; even: ~250 µs apart; poisson: exponential gaps
-  // (a share 1 - e^(-40/250) = 15 % under 40 µs, the median 250 ln 2 = 173 µs, the quartiles
-  // 250 ln(4/3) and 250 ln 4, so the spread is ln 3 / ln 2 = 1.58; even's is near 0).
-  // A burst's gaps are the loopback round trip of one datagram after another (20-50 µs on the
-  // 2-vCPU VMs seen so far), so they are told apart from even's 250 µs by ratio, not by a fixed
-  // bound; about one gap in four is the rest of the millisecond.
-  assert.ok(tick.median < even.median * 0.4 && tick.long > 0.1, `tick sends in bursts: ${seen}`);
-  // A stall on a busy 2-core machine makes even pacing catch up with a few back-to-back sends
-  // (12 % of gaps under 40 µs seen in CI), so even is told apart by its narrow spread and a
-  // share of short gaps well below tick's.
-  assert.ok(even.small < 0.3 && even.spread < 0.3 && even.median > 150 && even.median < 350, `even spreads the sends: ${seen}`);
-  assert.ok(poisson.small > 0.06 && poisson.small < 0.4 && poisson.median > 100 && poisson.median < 250, `poisson: ${seen}`);
-  assert.ok(poisson.spread > 0.9 && poisson.spread > even.spread + 0.5, `poisson gaps vary more than even ones: ${seen}`);
+  // Up to three measurements: on a 2-core CI machine running other test files at once, a
+  // second of arrivals can be swamped by the scheduler (even pacing seen catching up in bursts,
+  // median gap 77 µs). Broken pacing fails all three; a busy moment passes on a later one.
+  const failures: string[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const tick = await gapsOf('tick');
+      const even = await gapsOf('even');
+      const poisson = await gapsOf('poisson');
+      const seen = JSON.stringify({ tick, even, poisson });
+      // tick: 4 back to back, then ~1 ms of nothing; even: ~250 µs apart; poisson: exponential gaps
+      // (a share 1 - e^(-40/250) = 15 % under 40 µs, the median 250 ln 2 = 173 µs, the quartiles
+      // 250 ln(4/3) and 250 ln 4, so the spread is ln 3 / ln 2 = 1.58; even's is near 0).
+      // A burst's gaps are the loopback round trip of one datagram after another (20-50 µs on the
+      // 2-vCPU VMs seen so far), so they are told apart from even's 250 µs by ratio, not by a fixed
+      // bound; about one gap in four is the rest of the millisecond.
+      assert.ok(tick.median < even.median * 0.4 && tick.long > 0.1, `tick sends in bursts: ${seen}`);
+      // A stall on a busy 2-core machine makes even pacing catch up with a few back-to-back sends
+      // (12 % of gaps under 40 µs seen in CI), so even is told apart by its narrow spread and a
+      // share of short gaps well below tick's.
+      assert.ok(even.small < 0.3 && even.spread < 0.3 && even.median > 150 && even.median < 350, `even spreads the sends: ${seen}`);
+      assert.ok(poisson.small > 0.06 && poisson.small < 0.4 && poisson.median > 100 && poisson.median < 250, `poisson: ${seen}`);
+      assert.ok(poisson.spread > 0.9 && poisson.spread > even.spread + 0.5, `poisson gaps vary more than even ones: ${seen}`);
+      failures.length = 0;
+      break;
+    } catch (err) {
+      failures.push((err as Error).message);
+    }
+  }
+  assert.deepEqual(failures, [], `pacing failed three measurements:\n${failures.join('\n')}`);
   await assert.rejects(runLoad({ server: `127.0.0.1:${sock.address().port}`, duration: 1, rate, pacing: 'bursty' as Pacing }), /pacing is one of tick, even, poisson/);
 });
