@@ -24,6 +24,7 @@ import { ready } from '../plugins/ready/setup.ts';
 import { records } from '../plugins/records/setup.ts';
 import { reload } from '../plugins/reload/setup.ts';
 import { rewrite } from '../plugins/rewrite/setup.ts';
+import { template } from '../plugins/template/setup.ts';
 import { timeouts } from '../plugins/timeouts/setup.ts';
 import { tls } from '../plugins/tls/setup.ts';
 import { whoami } from '../plugins/whoami/setup.ts';
@@ -38,7 +39,7 @@ export const DIRECTIVE_ORDER = [
   'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
 ];
 
-const PLUGINS: PluginDefinition[] = [acl, any, bind, bufsize, cache, chaos, errors, forward, header, health, hosts, kubernetes, loadbalance, local, log, loop, minimal, nsid, prometheus, ready, records, reload, rewrite, timeouts, tls, whoami];
+const PLUGINS: PluginDefinition[] = [acl, any, bind, bufsize, cache, chaos, errors, forward, header, health, hosts, kubernetes, loadbalance, local, log, loop, minimal, nsid, prometheus, ready, records, reload, rewrite, template, timeouts, tls, whoami];
 
 export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
 

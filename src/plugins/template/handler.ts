@@ -1,0 +1,85 @@
+// template: answers queries of a class and type in its zones whose name matches a regular
+// expression, with records made from text templates (answer, authority, additional) and an
+// RCODE, as CoreDNS's template. The first template whose zone, class and type apply and whose
+// expression matches answers; one that applies but does not match fails the query (SERVFAIL)
+// unless `fallthrough` lets it go on. Matching queries build their records from text (slow
+// path); others cost a class/type comparison and a zone match per template.
+import dnsPacket from 'dns-packet';
+import { FLAG_AA, HEADER_SIZE, QCLASS, QTYPE, RCODE, className, typeName } from '../../dns/constants.ts';
+import { skipName } from '../../dns/message.ts';
+import { parseRRText } from '../../dns/rr-text.ts';
+import { NEXT, type Handler } from '../../plugin/types.ts';
+import { ZoneMatcher } from '../../table/zone-match.ts';
+import { type Part, type TemplateData, expand, jsRegex, recordWords } from './text.ts';
+
+export interface TemplateSpec {
+  /** QCLASS.ANY / QTYPE.ANY: every class / type. */
+  qclass: number;
+  qtype: number;
+  zones: string[];
+  regex: string[];
+  answer: Part[][];
+  additional: Part[][];
+  authority: Part[][];
+  rcode: number;
+  /** null: no fallthrough; []: every zone; else these zones. */
+  fallthrough: string[] | null;
+}
+
+export interface TemplateConfig {
+  templates: TemplateSpec[];
+}
+
+interface Compiled {
+  spec: TemplateSpec;
+  zones: ZoneMatcher;
+  regex: RegExp[];
+  fallthrough: ZoneMatcher | null;
+}
+
+export default function create(config: TemplateConfig): Handler {
+  const templates: Compiled[] = config.templates.map((spec) => ({
+    spec,
+    zones: new ZoneMatcher(spec.zones),
+    regex: spec.regex.map(jsRegex),
+    fallthrough: spec.fallthrough === null ? null : new ZoneMatcher(spec.fallthrough.length > 0 ? spec.fallthrough : ['.']),
+  }));
+  return {
+    serve(q, w, r) {
+      let name: string | null = null;
+      for (let i = 0; i < templates.length; i++) {
+        const t = templates[i]!;
+        const s = t.spec;
+        if (s.qclass !== QCLASS.ANY && q.qclass !== s.qclass) continue;
+        if (s.qtype !== QTYPE.ANY && q.qtype !== s.qtype) continue;
+        const z = t.zones.match(q);
+        if (z < 0) continue;
+        name ??= q.nameText();
+        let match: RegExpExecArray | null = null;
+        for (const re of t.regex) if ((match = re.exec(name)) !== null) break;
+        if (match === null) {
+          if (t.fallthrough !== null && t.fallthrough.match(q) >= 0) continue;
+          w.start(q, RCODE.SERVFAIL, 0);
+          return RCODE.SERVFAIL;
+        }
+        const data: TemplateData = { name, zone: t.zones.names[z]!, class: className(q.qclass), type: typeName(q.qtype), remote: q.remoteAddress, match };
+        let sections: { answers: dnsPacket.Answer[]; authorities: dnsPacket.Answer[]; additionals: dnsPacket.Answer[] };
+        try {
+          const make = (list: Part[][]): dnsPacket.Answer[] => list.map((parts) => parseRRText(recordWords(expand(parts, data)), data.zone, 3600) as unknown as dnsPacket.Answer);
+          sections = { answers: make(s.answer), authorities: make(s.authority), additionals: make(s.additional) };
+        } catch (err) {
+          r.error = `plugin/template: a record made from the template for ${name} is not valid: ${(err as Error).message}`;
+          w.start(q, RCODE.SERVFAIL, 0);
+          return RCODE.SERVFAIL;
+        }
+        // dns-packet writes the records (no compression: nothing points into the question).
+        const msg = dnsPacket.encode({ type: 'response', questions: [{ name: 'x', type: 'A', class: 'IN' }], ...sections });
+        const from = skipName(msg, HEADER_SIZE, msg.length) + 4;
+        w.start(q, s.rcode, FLAG_AA);
+        w.appendRecords(msg, from, msg.length, sections.answers.length, sections.authorities.length, sections.additionals.length);
+        return s.rcode;
+      }
+      return NEXT;
+    },
+  };
+}
