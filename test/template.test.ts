@@ -5,16 +5,20 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { udpQuery } from './helpers/dns-client.ts';
-import { configError, type RunningServer, startServer } from './helpers/server-process.ts';
+import { configError, freePort, type RunningServer, startServer } from './helpers/server-process.ts';
+import { Scrape } from './helpers/scrape.ts';
 
 const text = (a: { data: unknown }): string => (Array.isArray(a.data) ? a.data.map((b) => Buffer.from(b as Buffer).toString()).join('') : typeof a.data === 'string' ? a.data : JSON.stringify(a.data));
 
 describe('template', () => {
   let s: RunningServer;
+  let metricsPort: number;
   before(async () => {
+    metricsPort = await freePort();
     s = await startServer(`
 .:{PORT} {
     bind 127.0.0.1
+    prometheus 127.0.0.1:${metricsPort}
     template IN A example.test {
         match "^ip-(?P<a>[0-9]+)-(?P<b>[0-9]+)-(?P<c>[0-9]+)-(?P<d>[0-9]+)[.]example[.]test[.]$"
         answer "{{ .Name }} 60 IN A {{ .Group.a }}.{{ .Group.b }}.{{ .Group.c }}.{{ .Group.d }}"
@@ -66,6 +70,23 @@ describe('template', () => {
     assert.equal(fell.additionals.filter((x) => x.type === 'SRV').length, 1, 'whoami answered');
     assert.equal((await udpQuery(s.port, 'foo.example.test', { type: 'MX' })).rcode, 'SERVFAIL');
     assert.equal((await udpQuery(s.port, 'nope.test', { type: 'TXT' })).additionals.filter((x) => x.type === 'SRV').length, 1);
+  });
+
+  test('coredns_template_matches_total: by zone, class and type, as CoreDNS counts (before the records are made)', async () => {
+    const read = async (): Promise<Scrape> => new Scrape(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+    const server = `dns://127.0.0.1:${s.port}`;
+    const before = await read();
+    await udpQuery(s.port, 'b.other.test', { type: 'SRV' });
+    await udpQuery(s.port, 'c.other.test', { type: 'SRV' });
+    await udpQuery(s.port, 'ip-10-0-0-1.example.test');
+    await udpQuery(s.port, 'foo.example.test'); // no match (fallthrough): not counted
+    const after = await read();
+    const delta = (zone: string, type: string): number => {
+      const l = { server, zone, view: '', class: 'IN', type };
+      return after.sum('coredns_template_matches_total', l) - before.sum('coredns_template_matches_total', l);
+    };
+    assert.equal(delta('other.test.', 'SRV'), 2);
+    assert.equal(delta('example.test.', 'A'), 1);
   });
 
   test('mistakes: a config error with file and line', async () => {

@@ -8,7 +8,8 @@ import dnsPacket from 'dns-packet';
 import { FLAG_AA, HEADER_SIZE, QCLASS, QTYPE, RCODE, className, typeName } from '../../dns/constants.ts';
 import { skipName } from '../../dns/message.ts';
 import { parseRRText } from '../../dns/rr-text.ts';
-import { NEXT, type Handler } from '../../plugin/types.ts';
+import { NEXT, type Handler, type WorkerEnv } from '../../plugin/types.ts';
+import { OTHER_TYPE, TYPE_INDEX, TYPES } from '../prometheus/labels.ts';
 import { ZoneMatcher } from '../../table/zone-match.ts';
 import { type Part, type TemplateData, expand, jsRegex, recordWords } from './text.ts';
 
@@ -24,26 +25,52 @@ export interface TemplateSpec {
   rcode: number;
   /** null: no fallthrough; []: every zone; else these zones. */
   fallthrough: string[] | null;
+  /**
+   * coredns_template_matches_total slots, per address the block listens on, each indexed by
+   * (zone in `zones` order, class, type): the classes and types are the template's own, or for
+   * ANY the ones in MATCH_CLASSES / TYPES (prometheus/labels.ts).
+   */
+  matches: number[][];
 }
 
 export interface TemplateConfig {
   templates: TemplateSpec[];
+  /** The block's `bind` addresses (metrics per address), null for every address. */
+  addresses: string[] | null;
 }
+
+/** Classes a template of class ANY counts matches under. */
+export const MATCH_CLASSES = ['IN', 'CH', 'HS'] as const;
+const CLASS_INDEX: Record<number, number> = { 1: 0, 3: 1, 4: 2 };
 
 interface Compiled {
   spec: TemplateSpec;
   zones: ZoneMatcher;
+  /** ZoneMatcher sorts its zones longest first: the metric slots follow the Corefile's order. */
+  zoneSlot: number[];
   regex: RegExp[];
   fallthrough: ZoneMatcher | null;
 }
 
-export default function create(config: TemplateConfig): Handler {
+export default function create(config: TemplateConfig, env: WorkerEnv): Handler {
   const templates: Compiled[] = config.templates.map((spec) => ({
     spec,
     zones: new ZoneMatcher(spec.zones),
+    zoneSlot: new ZoneMatcher(spec.zones).names.map((z) => spec.zones.indexOf(z)),
     regex: spec.regex.map(jsRegex),
     fallthrough: spec.fallthrough === null ? null : new ZoneMatcher(spec.fallthrough.length > 0 ? spec.fallthrough : ['.']),
   }));
+  /** Counts a match (CoreDNS counts it before the records are made). */
+  const count = (t: Compiled, z: number, qclass: number, qtype: number, localAddress: string): void => {
+    const s = t.spec;
+    const c = s.qclass !== QCLASS.ANY ? 0 : CLASS_INDEX[qclass];
+    if (c === undefined) return;
+    const ty = s.qtype !== QTYPE.ANY ? 0 : qtype < 256 ? TYPE_INDEX[qtype]! : OTHER_TYPE;
+    const classes = s.qclass !== QCLASS.ANY ? 1 : MATCH_CLASSES.length;
+    const types = s.qtype !== QTYPE.ANY ? 1 : TYPES.length;
+    const a = s.matches.length === 1 ? 0 : Math.max(0, config.addresses?.indexOf(localAddress) ?? 0);
+    env.metrics.inc(s.matches[a]![(t.zoneSlot[z]! * classes + c) * types + ty]!);
+  };
   return {
     serve(q, w, r) {
       let name: string | null = null;
@@ -62,6 +89,7 @@ export default function create(config: TemplateConfig): Handler {
           w.start(q, RCODE.SERVFAIL, 0);
           return RCODE.SERVFAIL;
         }
+        count(t, z, q.qclass, q.qtype, q.localAddress);
         const data: TemplateData = { name, zone: t.zones.names[z]!, class: className(q.qclass), type: typeName(q.qtype), remote: q.remoteAddress, match };
         let sections: { answers: dnsPacket.Answer[]; authorities: dnsPacket.Answer[]; additionals: dnsPacket.Answer[] };
         try {

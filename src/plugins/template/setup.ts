@@ -1,13 +1,33 @@
 import type { Directive, Token } from '../../corefile/index.ts';
-import { QCLASS, QTYPE, RCODE, typeFromName } from '../../dns/constants.ts';
+import { QCLASS, QTYPE, RCODE, className, typeFromName, typeName } from '../../dns/constants.ts';
+import { metrics } from '../../metrics/index.ts';
+import { serverLabel } from '../prometheus/setup.ts';
+import { TYPES } from '../prometheus/labels.ts';
 import { parseRRText, RRTextError } from '../../dns/rr-text.ts';
 import { fail, zonesArg } from '../../plugin/args.ts';
 import { type PerServerConfigs, configPerServer } from '../../plugin/per-server.ts';
 import type { PluginDefinition } from '../../plugin/types.ts';
-import type { TemplateConfig, TemplateSpec } from './handler.ts';
+import { MATCH_CLASSES, type TemplateConfig, type TemplateSpec } from './handler.ts';
 import { type Part, compileTemplate, expand, jsRegex, recordWords } from './text.ts';
 
 const USAGE = 'template CLASS TYPE [ZONE...] { match REGEX...; answer RR; additional RR; authority RR; rcode CODE; fallthrough [ZONE...] }';
+
+/** kdns has no `view` plugin: CoreDNS leaves the label empty then. */
+const VIEW = '';
+const matches = metrics.counter({
+  name: 'coredns_template_matches_total',
+  help: 'Counter of template regex matches.',
+  labelNames: ['server', 'zone', 'view', 'class', 'type'],
+});
+
+/** The matches slots of one template for one address, by (zone, class, type). */
+function matchSlots(spec: TemplateSpec, server: string): number[] {
+  const classes = spec.qclass === QCLASS.ANY ? [...MATCH_CLASSES] : [className(spec.qclass)];
+  const types = spec.qtype === QTYPE.ANY ? [...TYPES] : [typeName(spec.qtype)];
+  const out: number[] = [];
+  for (const z of spec.zones) for (const c of classes) for (const t of types) out.push(matches.series([server, z, VIEW, c, t]));
+  return out;
+}
 
 /** One template handler per server, its templates in Corefile order, as CoreDNS runs it. */
 const configs: PerServerConfigs<TemplateConfig> = new WeakMap();
@@ -47,7 +67,7 @@ function parseTemplate(d: Directive, blockZones: string[]): TemplateSpec {
   if (d.args.length < 2) fail(d.args[0] ?? d.name, 'template needs a CLASS and a TYPE', USAGE);
   const spec: TemplateSpec = {
     qclass: classArg(d.args[0]!), qtype: typeArg(d.args[1]!), zones: zonesArg(d.args.slice(2), blockZones),
-    regex: [], answer: [], additional: [], authority: [], rcode: RCODE.NOERROR, fallthrough: null,
+    regex: [], answer: [], additional: [], authority: [], rcode: RCODE.NOERROR, fallthrough: null, matches: [],
   };
   for (const o of d.block ?? []) {
     const word = o.name.text;
@@ -99,7 +119,8 @@ export const template: PluginDefinition = {
   repeatable: true,
   setup(ctx) {
     const spec = parseTemplate(ctx.directive, ctx.block.zones);
-    const { config, first } = configPerServer(configs, ctx, (): TemplateConfig => ({ templates: [] }));
+    spec.matches = (ctx.addresses ?? ['']).map((host) => matchSlots(spec, serverLabel(host, ctx.block.port, ctx.block.transport)));
+    const { config, first } = configPerServer(configs, ctx, (): TemplateConfig => ({ templates: [], addresses: ctx.addresses ?? null }));
     config.templates.push(spec);
     if (!first) return {};
     return { worker: { module: new URL('./handler.ts', import.meta.url).href, config } };
