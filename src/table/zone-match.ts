@@ -8,10 +8,13 @@ export class ZoneMatcher {
   readonly names: string[];
   readonly wire: Uint8Array[];
   readonly hash: number[];
+  /** Each zone's index in the list the matcher was made from (match() counts longest first). */
+  readonly given: number[];
 
   constructor(zones: string[]) {
-    const byLength = zones.map((z) => ({ z, wire: nameToWire(z) })).sort((a, b) => b.wire.length - a.wire.length);
+    const byLength = zones.map((z, i) => ({ z, i, wire: nameToWire(z) })).sort((a, b) => b.wire.length - a.wire.length);
     this.names = byLength.map((e) => e.z);
+    this.given = byLength.map((e) => e.i);
     this.wire = byLength.map((e) => e.wire);
     this.hash = this.wire.map((w) => hashName(w, 0, w.length));
   }

@@ -3,7 +3,7 @@
 // and filtered answers carry an Extended DNS Error (RFC 8914: 15 Blocked, 17 Filtered) when the
 // query has EDNS. A query no rule matches, or outside the zones, is allowed.
 import { RCODE } from '../../dns/constants.ts';
-import type { Query } from '../../dns/query.ts';
+import { listenerIndex } from '../../plugin/listen-address.ts';
 import { DROP, NEXT, type Handler, type WorkerEnv } from '../../plugin/types.ts';
 import { ZoneMatcher } from '../../table/zone-match.ts';
 import { type CompiledRule, type RuleSpec, compileRule } from './policy.ts';
@@ -44,18 +44,12 @@ const EDE_FILTERED = ede(17);
 
 interface CompiledPolicy {
   zones: ZoneMatcher;
-  /** ZoneMatcher sorts its zones longest first: the metric slots follow the Corefile's order. */
-  zoneSlot: number[];
   rules: CompiledRule[];
   metrics: AclMetricSlots[];
 }
 
 export default function create(config: AclConfig, env: WorkerEnv): Handler {
-  const policies: CompiledPolicy[] = config.policies.map((p) => {
-    const zones = new ZoneMatcher(p.zones);
-    return { zones, zoneSlot: zones.names.map((z) => p.zones.indexOf(z)), rules: p.rules.map(compileRule), metrics: p.metrics };
-  });
-  const addressIndex = (q: Query): number => (config.addresses === null ? 0 : Math.max(0, config.addresses.indexOf(q.localAddress)));
+  const policies: CompiledPolicy[] = config.policies.map((p) => ({ zones: new ZoneMatcher(p.zones), rules: p.rules.map(compileRule), metrics: p.metrics }));
   return {
     serve(q, w) {
       // Policies in order; in each, the first rule that matches decides. `allow` ends the
@@ -73,8 +67,8 @@ export default function create(config: AclConfig, env: WorkerEnv): Handler {
         }
         if (action === NONE) continue;
         if (action === ALLOW) break;
-        const m = policy.metrics[policy.metrics.length === 1 ? 0 : addressIndex(q)]!;
-        const zi = policy.zoneSlot[z]!;
+        const m = policy.metrics[policy.metrics.length === 1 ? 0 : listenerIndex(config.addresses, q.localAddress)]!;
+        const zi = policy.zones.given[z]!; // the slots follow the Corefile's order of zones
         if (action === BLOCK) {
           env.metrics.inc(m.blocked[zi]!);
           w.start(q, RCODE.REFUSED, 0);
@@ -91,7 +85,7 @@ export default function create(config: AclConfig, env: WorkerEnv): Handler {
         return DROP;
       }
       const first = policies[0]!.metrics;
-      env.metrics.inc(first[first.length === 1 ? 0 : addressIndex(q)]!.allowed);
+      env.metrics.inc(first[first.length === 1 ? 0 : listenerIndex(config.addresses, q.localAddress)]!.allowed);
       return NEXT;
     },
   };

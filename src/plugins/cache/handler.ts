@@ -6,6 +6,7 @@ import { FLAG_AD, FLAG_TC, QTYPE, RCODE } from '../../dns/constants.ts';
 import { skipName } from '../../dns/message.ts';
 import type { Query } from '../../dns/query.ts';
 import { type ResponseWriter, TCP_PREFIX } from '../../dns/response.ts';
+import { listenerIndex } from '../../plugin/listen-address.ts';
 import { ASYNC, NEXT, NEXT_POST, type Handler, type Pending, type RequestState, type WorkerEnv } from '../../plugin/types.ts';
 import { ZoneMatcher } from '../../table/zone-match.ts';
 import type { CacheConfig, CacheMetricSlots } from './setup.ts';
@@ -102,8 +103,7 @@ class Cache implements Handler {
   private useAddressOf(q: Query): void {
     if (this.byAddress.length === 1 || q.localAddress === this.lastAddress) return;
     this.lastAddress = q.localAddress;
-    const i = this.c.addresses?.indexOf(q.localAddress) ?? 0;
-    this.m = this.byAddress[Math.max(0, i)]!;
+    this.m = this.byAddress[listenerIndex(this.c.addresses, q.localAddress)]!;
   }
 
   /**

@@ -8,6 +8,7 @@ import dnsPacket from 'dns-packet';
 import { FLAG_AA, HEADER_SIZE, QCLASS, QTYPE, RCODE, className, typeName } from '../../dns/constants.ts';
 import { skipName } from '../../dns/message.ts';
 import { parseRRText } from '../../dns/rr-text.ts';
+import { listenerIndex } from '../../plugin/listen-address.ts';
 import { NEXT, type Handler, type WorkerEnv } from '../../plugin/types.ts';
 import { OTHER_TYPE, TYPE_INDEX, TYPES } from '../prometheus/labels.ts';
 import { ZoneMatcher } from '../../table/zone-match.ts';
@@ -46,8 +47,6 @@ const CLASS_INDEX: Record<number, number> = { 1: 0, 3: 1, 4: 2 };
 interface Compiled {
   spec: TemplateSpec;
   zones: ZoneMatcher;
-  /** ZoneMatcher sorts its zones longest first: the metric slots follow the Corefile's order. */
-  zoneSlot: number[];
   regex: RegExp[];
   fallthrough: ZoneMatcher | null;
 }
@@ -56,7 +55,6 @@ export default function create(config: TemplateConfig, env: WorkerEnv): Handler 
   const templates: Compiled[] = config.templates.map((spec) => ({
     spec,
     zones: new ZoneMatcher(spec.zones),
-    zoneSlot: new ZoneMatcher(spec.zones).names.map((z) => spec.zones.indexOf(z)),
     regex: spec.regex.map(jsRegex),
     fallthrough: spec.fallthrough === null ? null : new ZoneMatcher(spec.fallthrough.length > 0 ? spec.fallthrough : ['.']),
   }));
@@ -68,8 +66,8 @@ export default function create(config: TemplateConfig, env: WorkerEnv): Handler 
     const ty = s.qtype !== QTYPE.ANY ? 0 : qtype < 256 ? TYPE_INDEX[qtype]! : OTHER_TYPE;
     const classes = s.qclass !== QCLASS.ANY ? 1 : MATCH_CLASSES.length;
     const types = s.qtype !== QTYPE.ANY ? 1 : TYPES.length;
-    const a = s.matches.length === 1 ? 0 : Math.max(0, config.addresses?.indexOf(localAddress) ?? 0);
-    env.metrics.inc(s.matches[a]![(t.zoneSlot[z]! * classes + c) * types + ty]!);
+    const a = s.matches.length === 1 ? 0 : listenerIndex(config.addresses, localAddress);
+    env.metrics.inc(s.matches[a]![(t.zones.given[z]! * classes + c) * types + ty]!);
   };
   return {
     serve(q, w, r) {
