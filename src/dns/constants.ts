@@ -1,6 +1,8 @@
 // DNS wire constants (RFC 1035, RFC 6891, RFC 3596, RFC 2782).
 
 export const HEADER_SIZE = 12;
+/** A compression pointer (RFC 1035 4.1.4) to the question's name, right after the header. */
+export const QNAME_POINTER = 0xc000 | HEADER_SIZE;
 
 export const QTYPE = {
   A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, HINFO: 13, MX: 15, TXT: 16, AAAA: 28, SRV: 33,

@@ -68,6 +68,13 @@ export class Query {
   }
 }
 
+/** Is the query's (lower-cased) name exactly `wire`, a name in lower-case wire form? */
+export function isQueryName(q: Query, wire: Uint8Array): boolean {
+  if (q.nameLen !== wire.length) return false;
+  for (let i = 0; i < wire.length; i++) if (q.lower[i] !== wire[i]) return false;
+  return true;
+}
+
 /**
  * Parses `msg[0..len)` into `q`. Returns PARSE_OK, PARSE_DROP or an rcode to answer with.
  * The question name must not be compressed: in a query it is the first name in the message, so
