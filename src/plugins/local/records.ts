@@ -1,24 +1,15 @@
 // The wire-format pieces the local plugin answers with, made once: every record's owner is a
 // compression pointer into the question (RFC 1035 4.1.4), written per query, so each piece is
 // what follows an owner name (type, class, TTL, RDATA).
-import { QTYPE } from '../../dns/constants.ts';
+import { QCLASS, QTYPE } from '../../dns/constants.ts';
 import { nameToWire } from '../../dns/name.ts';
+import { recordAfterOwner } from '../../dns/record-bytes.ts';
 
 /** As CoreDNS's local: a week, for the records and as the SOA's minimum (the negative TTL). */
 export const LOCAL_TTL = 604800;
 
-/** type, class IN, TTL, RDLENGTH, then RDATA. */
-export function recordAfterOwner(type: number, rdata: Uint8Array, ttl = LOCAL_TTL): Uint8Array {
-  const out = new Uint8Array(10 + rdata.length);
-  out[0] = type >> 8;
-  out[1] = type & 0xff;
-  out[3] = 1; // IN, whatever the query's class (CoreDNS answers a CH query for localhost the same)
-  new DataView(out.buffer).setUint32(4, ttl);
-  out[8] = rdata.length >> 8;
-  out[9] = rdata.length & 0xff;
-  out.set(rdata, 10);
-  return out;
-}
+/** Class IN whatever the query's (CoreDNS answers a CH query for localhost the same). */
+const record = (type: number, rdata: Uint8Array): Uint8Array => recordAfterOwner(type, QCLASS.IN, LOCAL_TTL, rdata);
 
 const LOCALHOST = nameToWire('localhost.');
 
@@ -35,9 +26,9 @@ function soaRdata(): Uint8Array {
 }
 
 export const LOCAL_RECORDS = {
-  a: recordAfterOwner(QTYPE.A, new Uint8Array([127, 0, 0, 1])),
-  aaaa: recordAfterOwner(QTYPE.AAAA, new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])),
-  soa: recordAfterOwner(QTYPE.SOA, soaRdata()),
-  ns: recordAfterOwner(QTYPE.NS, LOCALHOST),
-  ptr: recordAfterOwner(QTYPE.PTR, LOCALHOST),
+  a: record(QTYPE.A, new Uint8Array([127, 0, 0, 1])),
+  aaaa: record(QTYPE.AAAA, new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])),
+  soa: record(QTYPE.SOA, soaRdata()),
+  ns: record(QTYPE.NS, LOCALHOST),
+  ptr: record(QTYPE.PTR, LOCALHOST),
 };
