@@ -9,10 +9,11 @@
 import dnsPacket from 'dns-packet';
 import { HEADER_SIZE } from '../../dns/constants.ts';
 import { skipName } from '../../dns/message.ts';
+import { appendPacketRecords } from '../../dns/packet-records.ts';
 import { nameToWire } from '../../dns/name.ts';
-import { type Query, parseQuery, PARSE_OK } from '../../dns/query.ts';
+import { Query, parseQuery, PARSE_OK } from '../../dns/query.ts';
 import { TCP_PREFIX, type ResponseWriter } from '../../dns/response.ts';
-import { NEXT, NEXT_POST, type Handler, type RequestState } from '../../plugin/types.ts';
+import { NEXT, NEXT_POST, type Handler } from '../../plugin/types.ts';
 import { type NameRule, type RuleSpec, type TtlRule, expandGroups, fqdn, nameMatches, rewriteName } from './rules.ts';
 
 export interface RewriteConfig {
@@ -97,7 +98,8 @@ const VALUE_NAMES: Record<string, string[]> = { CNAME: [''], PTR: [''], NS: ['']
 
 export default function create(config: RewriteConfig): Handler {
   const rules = config.rules.map(compile);
-  const scratch = { q: null as Query | null };
+  /** The client's question, parsed again in post() to work out what the rules did. */
+  const clientQuery = new Query();
 
   /** Runs the rules on `q`'s question; null when none matches. */
   const evaluate = (q: Query): Outcome | null => {
@@ -178,9 +180,8 @@ export default function create(config: RewriteConfig): Handler {
 
     post(q, w, r) {
       const client = q.clientMsg ?? Buffer.from(q.msg.subarray(0, q.len));
-      const cq = (scratch.q ??= new (q.constructor as new () => Query)());
-      parseQuery(client, client.length, cq);
-      const o = evaluate(cq);
+      parseQuery(client, client.length, clientQuery);
+      const o = evaluate(clientQuery);
       if (o === null) return;
       try {
         restoreAnswer(q, w, o, client);
@@ -189,9 +190,8 @@ export default function create(config: RewriteConfig): Handler {
       }
       if (q.clientMsg !== null) {
         // The client's question again for what follows (earlier plugins' post hooks, finish).
-        const { tcp, remoteAddress, remotePort, localAddress } = q;
+        // The parser leaves the transport and addresses alone.
         parseQuery(client, client.length, q);
-        Object.assign(q, { tcp, remoteAddress, remotePort, localAddress });
       }
     },
   };
@@ -240,23 +240,14 @@ export default function create(config: RewriteConfig): Handler {
     for (const rr of m.answers ?? []) fix(rr, true);
     for (const rr of m.authorities ?? []) fix(rr, false);
     for (const rr of m.additionals ?? []) fix(rr, false);
-    // The client's question, byte for byte, then the sections as dns-packet writes them (no
-    // compression pointers: they cannot point into a question of another length).
+    // The client's question, byte for byte (the header is written by finish()), then the sections.
     const qEnd = skipName(client, HEADER_SIZE, client.length) + 4;
-    const out = dnsPacket.encode({ id: q.id, type: 'response', questions: [{ name: 'x', type: 'A', class: 'IN' }], answers: m.answers, authorities: m.authorities, additionals: m.additionals });
-    const from = skipName(out, HEADER_SIZE, out.length) + 4;
-    const flags = w.flags;
-    const rcode = w.rcode;
-    const options = w.ednsOptions;
     let p = TCP_PREFIX;
-    for (let i = 0; i < qEnd; i++) b[p++] = client[i]!; // header bytes are rewritten by finish()
+    for (let i = 0; i < qEnd; i++) b[p++] = client[i]!;
     w.end = p;
     w.an = 0;
     w.ns = 0;
     w.ar = 0;
-    w.appendRecords(out, from, out.length, m.answers?.length ?? 0, m.authorities?.length ?? 0, m.additionals?.length ?? 0);
-    w.flags = flags;
-    w.rcode = rcode;
-    w.ednsOptions = options;
+    appendPacketRecords(w, m);
   }
 }

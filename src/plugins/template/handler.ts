@@ -5,8 +5,8 @@
 // unless `fallthrough` lets it go on. Matching queries build their records from text (slow
 // path); others cost a class/type comparison and a zone match per template.
 import dnsPacket from 'dns-packet';
-import { FLAG_AA, HEADER_SIZE, QCLASS, QTYPE, RCODE, className, typeName } from '../../dns/constants.ts';
-import { skipName } from '../../dns/message.ts';
+import { FLAG_AA, QCLASS, QTYPE, RCODE, className, typeName } from '../../dns/constants.ts';
+import { appendPacketRecords } from '../../dns/packet-records.ts';
 import { parseRRText } from '../../dns/rr-text.ts';
 import { listenerIndex } from '../../plugin/listen-address.ts';
 import { NEXT, type Handler, type WorkerEnv } from '../../plugin/types.ts';
@@ -98,11 +98,8 @@ export default function create(config: TemplateConfig, env: WorkerEnv): Handler 
           w.start(q, RCODE.SERVFAIL, 0);
           return RCODE.SERVFAIL;
         }
-        // dns-packet writes the records (no compression: nothing points into the question).
-        const msg = dnsPacket.encode({ type: 'response', questions: [{ name: 'x', type: 'A', class: 'IN' }], ...sections });
-        const from = skipName(msg, HEADER_SIZE, msg.length) + 4;
         w.start(q, s.rcode, FLAG_AA);
-        w.appendRecords(msg, from, msg.length, sections.answers.length, sections.authorities.length, sections.additionals.length);
+        appendPacketRecords(w, sections);
         return s.rcode;
       }
       return NEXT;
