@@ -7,7 +7,7 @@ import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
 import { TcpConnection } from './helpers/dns-client.ts';
 import { configError, freePort, type RunningServer, startServer } from './helpers/server-process.ts';
-import { Scrape } from './helpers/scrape.ts';
+import { Scrape, scrapeMetrics } from './helpers/scrape.ts';
 
 interface Answer { rcode: string; answers: number; whoami: boolean; ede: number[]; opt: boolean }
 
@@ -112,7 +112,7 @@ describe('acl', () => {
   });
 
   test('counters: CoreDNS\'s names and labels, each query counted once', async () => {
-    const scrape = async (): Promise<Scrape> => new Scrape(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+    const scrape = (): Promise<Scrape> => scrapeMetrics(metricsPort);
     const before = await scrape();
     const server = `dns://127.0.0.1:${s.port}`;
     const get = (m: Scrape, name: string, labels: Record<string, string>): number => m.sum(name, { server, view: '', ...labels });

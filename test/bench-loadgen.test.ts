@@ -117,9 +117,9 @@ test('loadgen pacing: tick sends a burst each millisecond, even spreads the send
       spread: (at(0.75) - at(0.25)) / at(0.5),
     };
   };
-  // Up to three measurements: on a 2-core CI machine running other test files at once, a
-  // second of arrivals can be swamped by the scheduler (even pacing seen catching up in bursts,
-  // median gap 77 µs). Broken pacing fails all three; a busy moment passes on a later one.
+  // Up to three measurements: on a 2-core VM a second of arrivals can be swamped by the
+  // scheduler (even pacing seen catching up in bursts, median gap 77 µs, in one CI run of four).
+  // Broken pacing fails all three; a busy moment passes on a later one.
   const failures: string[] = [];
   for (let attempt = 0; attempt < 3; attempt++) {
     try {

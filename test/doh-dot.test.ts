@@ -19,7 +19,7 @@ import { type Certificates, makeCertificates, opensslMissing } from './helpers/c
 import { TcpConnection, encodeQuery } from './helpers/dns-client.ts';
 import { type Reply, decodeReply } from './helpers/decode.ts';
 import { eventually } from './helpers/eventually.ts';
-import { Scrape } from './helpers/scrape.ts';
+import { scrapeMetrics } from './helpers/scrape.ts';
 import { type RunningServer, configError, freePort, runCli, startServer, tempDir } from './helpers/server-process.ts';
 import { type Daemon, missingTool, startUnbound } from './helpers/unbound.ts';
 import { type FaultServer, startFaultServer } from './upstream/fault-server.ts';
@@ -351,7 +351,7 @@ tls://.:${port.mtls} {
   test('metrics: server="tls://…" and "https://…", proto tcp; coredns_dns_https_responses_total by status', { timeout: 10_000 }, async () => {
     await h2(port.doh, get('www.cluster.test'));
     await dotQuery(port.dot, 'www.cluster.test');
-    const m = new Scrape(await (await fetch(`http://127.0.0.1:${port.metrics}/metrics`)).text());
+    const m = await scrapeMetrics(port.metrics);
     const tlsServer = `tls://127.0.0.1:${port.dot}`;
     const httpsServer = `https://127.0.0.1:${port.doh}`;
     assert.ok(m.sum('coredns_dns_requests_total', { server: tlsServer, zone: '.', proto: 'tcp' }) >= 1);

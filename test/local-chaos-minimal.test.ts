@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import dnsPacket from 'dns-packet';
 import { udpQuery } from './helpers/dns-client.ts';
 import { freePort, type RunningServer, startServer } from './helpers/server-process.ts';
-import { Scrape } from './helpers/scrape.ts';
+import { scrapeMetrics } from './helpers/scrape.ts';
 import { VERSION } from '../src/version.ts';
 
 const text = (r: Awaited<ReturnType<typeof udpQuery>>): string[] =>
@@ -119,7 +119,7 @@ bind:{PORT} {
   });
 
   test('local: localhost.<domain> answers loopback and is counted; deeper names go on', async () => {
-    const scrape = async () => new Scrape(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).byKey.get('coredns_local_localhost_requests_total') ?? 0;
+    const scrape = async (): Promise<number> => (await scrapeMetrics(metricsPort)).byKey.get('coredns_local_localhost_requests_total') ?? 0;
     const before = await scrape();
     assert.deepEqual((await udpQuery(s.port, 'localhost.example.org', { type: 'A' })).answers.map((x) => [x.name, x.data]), [['localhost.example.org', '127.0.0.1']]);
     assert.deepEqual((await udpQuery(s.port, 'localhost.example.org', { type: 'AAAA' })).answers.map((x) => x.data), ['::1']);

@@ -12,7 +12,7 @@ import { createMemoryCgroup, memoryCgroupUnavailable } from '../bench/cgroup.ts'
 import { runLoad } from '../bench/loadgen.ts';
 import { freePort, ROOT, startServer } from './helpers/server-process.ts';
 import { udpQuery } from './helpers/dns-client.ts';
-import { Scrape } from './helpers/scrape.ts';
+import { scrapeMetrics } from './helpers/scrape.ts';
 
 const LIMIT_MIB = 170;
 const unavailable = memoryCgroupUnavailable();
@@ -68,7 +68,7 @@ test(`kdns serves the demo cluster inside a ${LIMIT_MIB} MiB memory cgroup throu
     assert.equal(r.rcode, 'NOERROR');
     assert.deepEqual(r.answers.map((x) => x.data), ['10.96.0.1']);
     // No worker died and was replaced (a worker over its heap limit would be).
-    const scrape = new Scrape(await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text());
+    const scrape = await scrapeMetrics(metrics);
     assert.equal(scrape.sum('coredns_panics_total'), 0);
   } finally {
     await server?.stop();

@@ -16,7 +16,7 @@ import { TIME_BUCKETS, exponentialBuckets } from '../src/metrics/buckets.ts';
 import { Item, Store } from '../src/plugins/cache/store.ts';
 import type { Query } from '../src/dns/query.ts';
 import { eventually } from './helpers/eventually.ts';
-import { Scrape } from './helpers/scrape.ts';
+import { Scrape, scrapeMetrics } from './helpers/scrape.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -70,11 +70,7 @@ describe('plugin metrics (real CLI, 2 workers)', () => {
   let up2: FaultServer; // hc.test: health checks
   let up3: FaultServer; // mc.test: max_concurrent
   let metricsPort: number;
-  const scrape = async (): Promise<Scrape> => {
-    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
-    assert.equal(res.status, 200);
-    return new Scrape(await res.text());
-  };
+  const scrape = (): Promise<Scrape> => scrapeMetrics(metricsPort);
   const server = (): string => `dns://127.0.0.1:${kdns.port}`;
 
   const slice = (name: string, svc: string, ips: string[], trigger?: Date): K8sObject => {

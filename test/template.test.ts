@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { udpQuery } from './helpers/dns-client.ts';
 import { configError, freePort, type RunningServer, startServer } from './helpers/server-process.ts';
-import { Scrape } from './helpers/scrape.ts';
+import { Scrape, scrapeMetrics } from './helpers/scrape.ts';
 
 const text = (a: { data: unknown }): string => (Array.isArray(a.data) ? a.data.map((b) => Buffer.from(b as Buffer).toString()).join('') : typeof a.data === 'string' ? a.data : JSON.stringify(a.data));
 
@@ -73,7 +73,7 @@ describe('template', () => {
   });
 
   test('coredns_template_matches_total: by zone, class and type, as CoreDNS counts (before the records are made)', async () => {
-    const read = async (): Promise<Scrape> => new Scrape(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+    const read = (): Promise<Scrape> => scrapeMetrics(metricsPort);
     const server = `dns://127.0.0.1:${s.port}`;
     const before = await read();
     await udpQuery(s.port, 'b.other.test', { type: 'SRV' });

@@ -52,3 +52,10 @@ export class Scrape {
     return new RegExp(`^# TYPE ${name} (\\S+)$`, 'm').exec(this.text)?.[1] ?? '';
   }
 }
+
+/** GET /metrics of a kdns prometheus listener on loopback, checked for 200, parsed. */
+export async function scrapeMetrics(port: number): Promise<Scrape> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  assert.equal(res.status, 200, `GET /metrics on port ${port}`);
+  return new Scrape(await res.text());
+}
