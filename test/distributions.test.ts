@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { netnsMissing, runIsolated } from './helpers/netns.ts';
+import { netnsMissing, runScenario } from './helpers/netns.ts';
 import { ROOT } from './helpers/server-process.ts';
 import { missingTool } from './helpers/unbound.ts';
 
@@ -14,15 +14,7 @@ const skip = netnsMissing() ?? missingTool('unbound');
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function scenario(distro: string): Promise<any> {
-  const r = await runIsolated(SCENARIO, [distro], 90_000);
-  const line = r.stdout.trim().split('\n').at(-1) ?? '';
-  let out;
-  try {
-    out = JSON.parse(line);
-  } catch (err) {
-    throw new Error(`scenario ${distro} failed (exit ${r.code}): ${(err as Error).message}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  }
-  if (out.error) throw new Error(`scenario ${distro}: ${out.error}`);
+  const out = await runScenario(SCENARIO, [distro], 90_000);
   assert.equal(out.started, true, `did not start:\n${out.stdout}\n${out.stderr}`);
   return out;
 }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { netnsMissing, runIsolated } from './helpers/netns.ts';
+import { netnsMissing, runScenario } from './helpers/netns.ts';
 import { ROOT } from './helpers/server-process.ts';
 import { missingTool } from './helpers/unbound.ts';
 
@@ -14,17 +14,7 @@ const SCENARIO = join(ROOT, 'test', 'netns', 'kubeadm-corefile.scenario.ts');
 const skip = netnsMissing() ?? missingTool('unbound');
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function scenario(mode: string): Promise<any> {
-  const r = await runIsolated(SCENARIO, [mode], 90_000);
-  const line = r.stdout.trim().split('\n').at(-1) ?? '';
-  try {
-    const out = JSON.parse(line);
-    if (out.error) throw new Error(out.error);
-    return out;
-  } catch (err) {
-    throw new Error(`scenario ${mode} failed (exit ${r.code}): ${(err as Error).message}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  }
-}
+const scenario = (mode: string): Promise<any> => runScenario(SCENARIO, [mode], 90_000);
 
 test('the fixture is the kubeadm Corefile, byte for byte', { skip: !existsSync(join(ROOT, '..', 'shared', 'reference', 'corefile-default')) && 'no ../shared/reference here' }, () => {
   assert.equal(readFileSync(join(ROOT, 'test', 'fixtures', 'corefile-kubeadm'), 'utf8'), readFileSync(join(ROOT, '..', 'shared', 'reference', 'corefile-default'), 'utf8'));

@@ -85,3 +85,45 @@ export function serviceAccount(files: { token: string; caCrt: string; namespace?
   writeFileSync(`${dir}/ca.crt`, files.caCrt);
   writeFileSync(`${dir}/namespace`, files.namespace ?? 'kube-system');
 }
+
+/**
+ * Runs an isolated scenario script (see runIsolated) and returns the JSON object its last line
+ * of output holds; throws with its output when there is none or it reports an error.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function runScenario(script: string, args: string[], timeoutMs: number): Promise<any> {
+  const r = await runIsolated(script, args, timeoutMs);
+  const line = r.stdout.trim().split('\n').at(-1) ?? '';
+  let out;
+  try {
+    out = JSON.parse(line);
+  } catch (err) {
+    throw new Error(`scenario ${args.join(' ')} failed (exit ${r.code}): ${(err as Error).message}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+  if (out.error) throw new Error(`scenario ${args.join(' ')} failed: ${out.error}\nstderr: ${r.stderr}`);
+  return out;
+}
+
+/** Inside a scenario: prints what `main` observed (or its error) as the one JSON line runScenario reads. */
+export function reportScenario(main: () => Promise<Record<string, unknown>>): void {
+  main().then(
+    (r) => {
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      process.exit(0);
+    },
+    (err) => {
+      process.stdout.write(`${JSON.stringify({ error: (err as Error).stack })}\n`);
+      process.exit(0);
+    },
+  );
+}
+
+/** Inside a scenario: a GET's status and body; status 0 with the error when nothing answered. */
+export async function httpGet(url: string): Promise<{ status: number; body: string }> {
+  try {
+    const res = await fetch(url);
+    return { status: res.status, body: await res.text() };
+  } catch (err) {
+    return { status: 0, body: (err as Error).message };
+  }
+}

@@ -14,7 +14,7 @@ import { encodeQuery } from '../helpers/dns-client.ts';
 import { type Reply, decodeReply } from '../helpers/decode.ts';
 import { udpRaw } from '../helpers/dns-client.ts';
 import { httpsFront } from '../helpers/https-front.ts';
-import { peerNamespace, serviceAccount } from '../helpers/netns.ts';
+import { httpGet, peerNamespace, reportScenario, serviceAccount } from '../helpers/netns.ts';
 import { ROOT, spawnCli, tempDir } from '../helpers/server-process.ts';
 import { startUnbound } from '../helpers/unbound.ts';
 
@@ -37,15 +37,6 @@ const brief = (r: Reply | null) => r && ({
 async function ask(host: string, name: string, type = 'A'): Promise<ReturnType<typeof brief>> {
   const raw = await udpRaw(53, encodeQuery(name, { type }), 3000, host);
   return brief(raw === null ? null : decodeReply(raw));
-}
-
-async function http(url: string): Promise<{ status: number; body: string }> {
-  try {
-    const res = await fetch(url);
-    return { status: res.status, body: await res.text() };
-  } catch (err) {
-    return { status: 0, body: (err as Error).message };
-  }
 }
 
 async function main(): Promise<Record<string, unknown>> {
@@ -105,7 +96,7 @@ async function main(): Promise<Record<string, unknown>> {
     if (!started) return { started, stdout: kdns.stdout(), stderr: kdns.stderr() };
     // The kubernetes plugin answers once synced; wait for it as a readiness probe would.
     for (let i = 0; i < 50 && !nodeLocal; i++) {
-      if ((await http('http://127.0.0.1:8181/ready')).status === 200) break;
+      if ((await httpGet('http://127.0.0.1:8181/ready')).status === 200) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const out: Record<string, unknown> = { started };
@@ -114,8 +105,8 @@ async function main(): Promise<Record<string, unknown>> {
     out.outside = await ask(host, 'example.org');
     if (nodeLocal) {
       out.serviceAddress = await ask('10.96.0.10', 'example.org');
-      out.health = await http('http://169.254.20.10:8080/health');
-      const metrics = await http('http://127.0.0.1:9253/metrics');
+      out.health = await httpGet('http://169.254.20.10:8080/health');
+      const metrics = await httpGet('http://127.0.0.1:9253/metrics');
       out.metrics = metrics.status;
       // force_tcp: the connections forward opened to the cluster's DNS, by protocol.
       out.proxyConnections = metrics.body.split('\n').filter((l) => l.startsWith('coredns_proxy_conn_cache_misses_total'));
@@ -123,8 +114,8 @@ async function main(): Promise<Record<string, unknown>> {
       out.nodeHost = await ask(host, 'node-1');
       out.override = await ask(host, 'api.example.internal');
       out.customServer = await ask(host, 'git.corp.internal');
-      out.health = await http('http://127.0.0.1:8080/health');
-      out.metrics = (await http('http://127.0.0.1:9153/metrics')).status;
+      out.health = await httpGet('http://127.0.0.1:8080/health');
+      out.metrics = (await httpGet('http://127.0.0.1:9153/metrics')).status;
     }
     out.stdout = kdns.stdout();
     out.stderr = kdns.stderr();
@@ -134,13 +125,4 @@ async function main(): Promise<Record<string, unknown>> {
   }
 }
 
-main().then(
-  (r) => {
-    process.stdout.write(`${JSON.stringify(r)}\n`);
-    process.exit(0);
-  },
-  (err) => {
-    process.stdout.write(`${JSON.stringify({ error: (err as Error).stack })}\n`);
-    process.exit(0);
-  },
-);
+reportScenario(main);

@@ -11,7 +11,7 @@ import { namespace, service, startFakeApiServer } from '../fake-apiserver/index.
 import { makeCertificates } from '../helpers/certificates.ts';
 import { TcpConnection, tcpQuery, udpQuery, type Reply } from '../helpers/dns-client.ts';
 import { httpsFront } from '../helpers/https-front.ts';
-import { overlayFile, peerNamespace, serviceAccount } from '../helpers/netns.ts';
+import { httpGet, overlayFile, peerNamespace, reportScenario, serviceAccount } from '../helpers/netns.ts';
 import { ROOT, spawnCli, tempDir } from '../helpers/server-process.ts';
 import { startUnbound } from '../helpers/unbound.ts';
 
@@ -25,14 +25,7 @@ const brief = (r: Reply) => ({
   authority: r.authorities.map((a) => a.type),
 });
 
-async function http(port: number, path: string): Promise<{ status: number; body: string }> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`);
-    return { status: res.status, body: await res.text() };
-  } catch (err) {
-    return { status: 0, body: (err as Error).message };
-  }
-}
+const http = (port: number, path: string): Promise<{ status: number; body: string }> => httpGet(`http://127.0.0.1:${port}${path}`);
 
 async function main(): Promise<Record<string, unknown>> {
   const peer = await peerNamespace();
@@ -118,13 +111,4 @@ async function main(): Promise<Record<string, unknown>> {
   }
 }
 
-main().then(
-  (r) => {
-    process.stdout.write(`${JSON.stringify(r)}\n`);
-    process.exit(0);
-  },
-  (err) => {
-    process.stdout.write(`${JSON.stringify({ error: (err as Error).stack })}\n`);
-    process.exit(0);
-  },
-);
+reportScenario(main);
