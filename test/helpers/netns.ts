@@ -4,6 +4,7 @@
 // scenario puts upstream servers in a second namespace joined by a veth pair.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tempDir } from './server-process.ts';
 
 /** Why namespaces cannot be used here (for a skip), or undefined. */
@@ -34,7 +35,8 @@ export function runIsolated(script: string, args: string[], timeoutMs: number): 
   });
 }
 
-function sh(cmd: string, ...args: string[]): void {
+/** Runs a command (ip, mount) to its end; its stderr is in the error when it fails. */
+export function sh(cmd: string, ...args: string[]): void {
   execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
@@ -74,6 +76,14 @@ export function overlayFile(path: string, content: string): void {
   const file = `${tempDir()}/overlay`;
   writeFileSync(file, content);
   sh('mount', '--bind', file, path);
+}
+
+/** /etc as an overlay of itself (inside the scenario's mount namespace): files written there stay there. */
+export function overlayEtc(): void {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'upper'));
+  mkdirSync(join(dir, 'work'));
+  sh('mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=/etc,upperdir=${dir}/upper,workdir=${dir}/work`, '/etc');
 }
 
 /** A pod's service-account directory (token, ca.crt, namespace) on a private /run. */

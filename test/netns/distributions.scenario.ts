@@ -5,31 +5,17 @@
 // (the fake one behind TLS). /etc is an overlay here, so nothing is written to the machine.
 // Prints one JSON object of what it observed; test/distributions.test.ts asserts on it.
 //   node distributions.scenario.ts k3s|aks|eks|nodelocaldns
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { namespace, service, startFakeApiServer } from '../fake-apiserver/index.ts';
-import { makeCertificates } from '../helpers/certificates.ts';
-import { encodeQuery } from '../helpers/dns-client.ts';
+import { namespace, service } from '../fake-apiserver/index.ts';
 import { type Reply, decodeReply } from '../helpers/decode.ts';
-import { udpRaw } from '../helpers/dns-client.ts';
-import { httpsFront } from '../helpers/https-front.ts';
-import { httpGet, peerNamespace, reportScenario, serviceAccount } from '../helpers/netns.ts';
-import { ROOT, spawnCli, tempDir } from '../helpers/server-process.ts';
+import { encodeQuery, udpRaw } from '../helpers/dns-client.ts';
+import { inClusterApi } from '../helpers/in-cluster-api.ts';
+import { httpGet, overlayEtc, peerNamespace, reportScenario, sh } from '../helpers/netns.ts';
+import { ROOT, spawnCli } from '../helpers/server-process.ts';
 import { startUnbound } from '../helpers/unbound.ts';
 
 const distro = process.argv[2] ?? 'k3s';
-const TOKEN = 'kdns-service-account-token';
-const sh = (cmd: string, ...args: string[]): void => void execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-
-/** /etc as an overlay of itself: files written there stay in this mount namespace. */
-function overlayEtc(): void {
-  const dir = tempDir();
-  mkdirSync(join(dir, 'upper'));
-  mkdirSync(join(dir, 'work'));
-  sh('mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=/etc,upperdir=${dir}/upper,workdir=${dir}/work`, '/etc');
-}
-
 const brief = (r: Reply | null) => r && ({
   rcode: r.rcode, answers: r.answers.map((a) => ({ name: a.name, type: a.type, data: a.data })),
 });
@@ -73,17 +59,10 @@ async function main(): Promise<Record<string, unknown>> {
       sh('ip', 'addr', 'add', '10.96.0.10/32', 'dev', 'lo');
       host = '169.254.20.10';
     } else {
-      const api = await startFakeApiServer({ token: TOKEN });
-      cleanup.push(() => api.stop());
-      await api.client.bulk([
+      Object.assign(env, await inClusterApi([
         namespace('default'), namespace('kube-system'),
         service({ name: 'kubernetes', ns: 'default', clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443 }] }),
-      ]);
-      const certs = makeCertificates(tempDir());
-      const front = await httpsFront(api.port, certs);
-      cleanup.push(() => front.close());
-      serviceAccount({ token: TOKEN, caCrt: readFileSync(certs.ca, 'utf8') });
-      Object.assign(env, { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(front.port) });
+      ], cleanup));
       // The files a k3s or AKS cluster's owner adds (the coredns-custom ConfigMap, NodeHosts).
       writeFileSync('/etc/coredns/NodeHosts', '10.53.0.9 node-1\n');
       writeFileSync('/etc/coredns/custom/alias.override', 'rewrite name exact api.example.internal kubernetes.default.svc.cluster.local\n');

@@ -5,19 +5,16 @@
 // observed; the test asserts on it.
 //   node kubeadm-corefile.scenario.ts default   - cluster and outside names, probes, shutdown
 //   node kubeadm-corefile.scenario.ts loop      - resolv.conf points back at kdns itself
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { namespace, service, startFakeApiServer } from '../fake-apiserver/index.ts';
-import { makeCertificates } from '../helpers/certificates.ts';
+import { namespace, service } from '../fake-apiserver/index.ts';
 import { TcpConnection, tcpQuery, udpQuery, type Reply } from '../helpers/dns-client.ts';
-import { httpsFront } from '../helpers/https-front.ts';
-import { httpGet, overlayFile, peerNamespace, reportScenario, serviceAccount } from '../helpers/netns.ts';
-import { ROOT, spawnCli, tempDir } from '../helpers/server-process.ts';
+import { inClusterApi } from '../helpers/in-cluster-api.ts';
+import { httpGet, overlayFile, peerNamespace, reportScenario } from '../helpers/netns.ts';
+import { ROOT, spawnCli } from '../helpers/server-process.ts';
 import { startUnbound } from '../helpers/unbound.ts';
 
 const mode = process.argv[2] ?? 'default';
 const COREFILE = join(ROOT, 'test', 'fixtures', 'corefile-kubeadm');
-const TOKEN = 'kdns-service-account-token';
 
 const brief = (r: Reply) => ({
   rcode: r.rcode, aa: r.flag_aa, ra: r.flag_ra,
@@ -48,21 +45,13 @@ async function main(): Promise<Record<string, unknown>> {
     // A loop: the node's resolver is kdns itself (what a 127.0.0.53 stub looks like from a pod).
     overlayFile('/etc/resolv.conf', `nameserver ${mode === 'loop' ? '127.0.0.1' : peer.peer}\n`);
 
-    const api = await startFakeApiServer({ token: TOKEN });
-    cleanup.push(() => api.stop());
-    await api.client.bulk([
+    const env = await inClusterApi([
       namespace('default'), namespace('kube-system'),
       service({ name: 'kubernetes', ns: 'default', clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443 }] }),
       service({ name: 'kube-dns', ns: 'kube-system', clusterIP: '10.96.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53 }] }),
-    ]);
-    const certs = makeCertificates(tempDir());
-    const front = await httpsFront(api.port, certs);
-    cleanup.push(() => front.close());
-    serviceAccount({ token: TOKEN, caCrt: readFileSync(certs.ca, 'utf8') });
+    ], cleanup);
 
-    const kdns = spawnCli(['-conf', COREFILE, '-workers', '2'], {
-      env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(front.port) },
-    });
+    const kdns = spawnCli(['-conf', COREFILE, '-workers', '2'], { env });
     cleanup.push(() => kdns.stop('SIGKILL'));
     const started = await kdns.waitFor(/^kdns-/m, 20_000).then(() => true, () => false);
     if (mode === 'loop') {
