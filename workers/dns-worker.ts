@@ -31,6 +31,10 @@ export default async function serve(task: WorkerTask): Promise<{ index: number; 
 
   const onControl = (m: ToWorker, fromLookup: boolean): void => {
     if (m.type === 'table') readers.get(m.id)?.attach(m.sab);
+    else if (m.type === 'built') {
+      if (fromLookup) deferred.push(m); // its listeners answer queries: not inside a lookup
+      else readers.get(m.id)?.built(m.names);
+    }
     else if (fromLookup) deferred.push(m); // never stop in the middle of a lookup
     else if (m.type === 'stop') stopRequested!();
   };
@@ -39,7 +43,9 @@ export default async function serve(task: WorkerTask): Promise<{ index: number; 
     for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) onControl(m.message as ToWorker, true);
     if (deferred.length) setImmediate(() => deferred.splice(0).forEach((d) => onControl(d, false)));
   };
-  for (const [id, sab] of Object.entries(config.tables)) readers.set(id, new TableReader(sab, pollSwap));
+  for (const [id, sab] of Object.entries(config.tables)) {
+    readers.set(id, new TableReader(sab, pollSwap, (name) => send({ type: 'want', id, name })));
+  }
   port.on('message', (m: ToWorker) => onControl(m, false));
 
   const metrics = new MetricsWriter(config.metrics);

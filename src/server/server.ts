@@ -109,6 +109,7 @@ export class DnsServer {
     }
     for (const [id, table] of this.plan.tables) {
       table.onSwap = (sab) => this.broadcast({ type: 'table', id, sab });
+      table.onBuilt = (names) => this.broadcast({ type: 'built', id, names });
     }
     const n = this.opts.workers;
     keepYoungGenerationCapToPrimary();
@@ -183,6 +184,7 @@ export class DnsServer {
         slot.alive = true;
         listening();
       } else if (m.type === 'error') failed(new Error(m.message));
+      else if (m.type === 'want') this.plan.tables.get(m.id)?.onWant?.(m.name);
     });
     // Each worker counts into its own metrics block; its counts outlive it (src/metrics).
     const block = openWorkerBlock(slot.index);

@@ -14,6 +14,12 @@ export const H_READY = 4;
 export const H_GENERATION = 5;
 /** Set on a buffer the writer has replaced: readers must pick up the new one (left mid-batch). */
 export const H_MOVED = 6;
+/**
+ * Set while the table is being filled and already served (a first sync in steps): a name it
+ * lacks may only be missing so far, so readers must not answer NXDOMAIN for it without asking
+ * the writer (TableReader.want) or waiting for the end (kubernetes plugin, issue 13).
+ */
+export const H_PARTIAL = 7;
 export const MAGIC = 0x6b646e73; // "kdns"
 
 /** Each slot is two Int32: [name hash, entry offset]. Offset 0 = never used; < 0 = deleted. */

@@ -2,7 +2,7 @@
 // they read the slot under a seqlock (retrying while the primary is mid-batch) and return the
 // offset of an immutable entry whose bytes can be copied into the response afterwards.
 import {
-  ENTRY_HEAD, H_MAGIC, H_MOVED, H_READY, H_SEQ, H_SLOTS, MAGIC, QTYPE_DEFAULT,
+  ENTRY_HEAD, H_MAGIC, H_MOVED, H_PARTIAL, H_READY, H_SEQ, H_SLOTS, MAGIC, QTYPE_DEFAULT,
   SLOT_BASE, SLOT_INTS, VARIANT_BYTES, align4,
 } from './layout.ts';
 import type { Query } from '../dns/query.ts';
@@ -16,9 +16,13 @@ export class TableReader {
   private slotMask = 0;
   /** Asks for a replacement buffer right now (synchronous poll of the swap channel). */
   private readonly pollSwap: () => void;
+  /** Sends a want to the table's writer (the primary). */
+  private readonly sendWant: (name: string) => void;
+  private readonly builtListeners: Array<(names: string[] | null) => void> = [];
 
-  constructor(sab: SharedArrayBuffer, pollSwap: () => void = () => {}) {
+  constructor(sab: SharedArrayBuffer, pollSwap: () => void = () => {}, sendWant: (name: string) => void = () => {}) {
     this.pollSwap = pollSwap;
+    this.sendWant = sendWant;
     this.attach(sab);
   }
 
@@ -33,6 +37,29 @@ export class TableReader {
 
   get ready(): boolean {
     return Atomics.load(this.i32, H_READY) === 1;
+  }
+
+  /** Served while still being filled: a missing name may only be missing so far (H_PARTIAL). */
+  get partial(): boolean {
+    return Atomics.load(this.i32, H_PARTIAL) === 1;
+  }
+
+  /**
+   * Asks the writer to fill in `name` (canonical text) first; a later built() lists it. Only
+   * while partial, and only once per name per worker (the caller keeps the waiting queries).
+   */
+  want(name: string): void {
+    this.sendWant(name);
+  }
+
+  /** Listens for the writer's answers to wants (names), and for the end of partial (null). */
+  onBuilt(listener: (names: string[] | null) => void): void {
+    this.builtListeners.push(listener);
+  }
+
+  /** From the worker's control channel: the writer's message (see TableWriter.onBuilt). */
+  built(names: string[] | null): void {
+    for (const l of this.builtListeners) l(names);
   }
 
   /** Entry offset for the query's name, or 0 when the table has no such name. */

@@ -4,7 +4,7 @@
 // When the arena or the slot array fills up (or dead entries dominate), everything live is
 // copied into a fresh, larger buffer that is handed to the workers (onSwap).
 import {
-  ENTRY_HEAD, H_ARENA_START, H_GENERATION, H_MAGIC, H_MOVED, H_READY, H_SEQ, H_SLOTS, HEADER_BYTES,
+  ENTRY_HEAD, H_ARENA_START, H_GENERATION, H_MAGIC, H_MOVED, H_PARTIAL, H_READY, H_SEQ, H_SLOTS, HEADER_BYTES,
   MAGIC, SLOT_BASE, SLOT_INTS, VARIANT_BYTES, align4,
 } from './layout.ts';
 import { variantData, variantLen } from './reader.ts';
@@ -46,6 +46,16 @@ export class TableWriter {
   private swaps = 0;
   /** Called with the new buffer after a resize/compaction; readers must switch to it. */
   onSwap: (sab: SharedArrayBuffer) => void = () => {};
+  /**
+   * While the table is partial: a worker asks for a name it lacks (TableReader.want); the
+   * table's owner writes what it holds for it first. Set by the owner; null: no one to ask.
+   */
+  onWant: ((name: string) => void) | null = null;
+  /**
+   * Tells the workers that `names` (asked for with want) are now as complete as the source
+   * makes them, or with null that the whole table is (partial cleared). Set by the server.
+   */
+  onBuilt: (names: string[] | null) => void = () => {};
 
   constructor(slots = MIN_SLOTS, arenaBytes = MIN_ARENA) {
     this.allocate(slots, arenaBytes);
@@ -116,6 +126,15 @@ export class TableWriter {
   /** Readers answer from the table (before: SERVFAIL for its zones, whatever it holds). */
   get ready(): boolean {
     return Atomics.load(this.i32, H_READY) === 1;
+  }
+
+  /** Marks the table as served while still being filled (see H_PARTIAL), or as complete. */
+  setPartial(partial: boolean): void {
+    Atomics.store(this.i32, H_PARTIAL, partial ? 1 : 0);
+  }
+
+  get partial(): boolean {
+    return Atomics.load(this.i32, H_PARTIAL) === 1;
   }
 
   stats(): TableStats {
@@ -216,6 +235,7 @@ export class TableWriter {
     while (slots < (this.liveNames + extraNames) * 3) slots *= 2;
     const arena = Math.max(MIN_ARENA, Math.ceil(((this.liveBytes + extraBytes) * 1.5) / 65536) * 65536);
     const ready = Atomics.load(oldI32, H_READY);
+    const partial = Atomics.load(oldI32, H_PARTIAL);
     const generation = Atomics.load(oldI32, H_GENERATION);
     const seq = Atomics.load(oldI32, H_SEQ);
     this.allocate(slots, arena);
@@ -237,6 +257,7 @@ export class TableWriter {
       this.liveBytes += size;
     }
     this.i32[H_READY] = ready;
+    this.i32[H_PARTIAL] = partial;
     this.i32[H_GENERATION] = generation;
     this.i32[H_SEQ] = seq; // still odd if we are inside a batch; batch() finishes it here
     this.swaps++;

@@ -64,10 +64,14 @@ export interface WorkerConfig {
 /** Messages from the primary to a worker. */
 export type ToWorker =
   | { type: 'stop' }
-  | { type: 'table'; id: string; sab: SharedArrayBuffer };
+  | { type: 'table'; id: string; sab: SharedArrayBuffer }
+  /** A partial table's writer filled in these wanted names, or (null) finished the table. */
+  | { type: 'built'; id: string; names: string[] | null };
 
 /** Messages from a worker to the primary. */
 export type FromWorker =
   | { type: 'listening' }
   | { type: 'log'; text: string }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** A query needs this name of a partial table (TableReader.want). */
+  | { type: 'want'; id: string; name: string };

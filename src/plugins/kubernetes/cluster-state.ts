@@ -15,6 +15,19 @@ import type { ClusterSink } from './sink.ts';
 const DNS_VERSION_TTL = 28800;
 /** Services per table write during the first sync (~27,000 names at 10 endpoints a Service). */
 const FIRST_SYNC_CHUNK = 1000;
+/**
+ * A first sync with more Services than this is built in steps while the table is already served
+ * (partial): the rest of the event loop (wanted names, watch events, /ready) runs between steps.
+ */
+const BUILD_IN_STEPS_ABOVE = 1000;
+/**
+ * How long one step of a first build in steps adds Services before it writes them (ms): a step
+ * takes ~3x this with the write, which is how long a wanted name waits at most; 10, 25 and 50
+ * built 10,000 Services in the same time (bench/table-build.ts).
+ */
+const BUILD_STEP_MS = 10;
+/** Services written in steps before the table is sized for the rest (or a tenth of them). */
+const RESERVE_AFTER = 1000;
 /** A flush that rewrote this many names (a re-list) is followed by a memory-releasing collection. */
 const BIG_FLUSH_NAMES = 20_000;
 
@@ -51,6 +64,17 @@ export interface ClusterOptions {
    * left to itself V8 lets the heap grow to about twice the live data before it collects.
    */
   collect?: (release: boolean) => void;
+  /**
+   * Called once the first sync's table can be served: at once for a small cluster (everything is
+   * written), or after the namespaces and the zone apexes of a big one, whose Services follow in
+   * steps (the table is partial meanwhile, see TableWriter.setPartial). The constructor's
+   * onSynced follows when the table is complete. Without it, the build is one synchronous pass.
+   */
+  serving?: (partial: boolean) => void;
+  /** The Services of wanted names (want()) are in the table: tell the workers (TableWriter.onBuilt). */
+  built?: (names: string[] | null) => void;
+  /** Tests only (KDNS_TEST_HOOKS): a pause between the steps of a build in steps, to see it partial. */
+  stepPauseMs?: number;
 }
 
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
@@ -80,6 +104,16 @@ export class ClusterState implements ClusterSink {
   private isSynced = false;
   /** The first sync is in the table (flushes from then on are single batches readers may see). */
   private published = false;
+  /** A first build in steps: Services not in the table yet, in list order. */
+  private toBuild: Set<string> | null = null;
+  /** Names wanted (want()) since the last step, answered after it. */
+  private wanted: string[] = [];
+  private builtInSteps = 0;
+  /** Services written in steps before the table is sized for the rest (a tenth, at most 1,000). */
+  private reserveAfter = 0;
+  /** Names in the table when the steps began (namespaces, apexes). */
+  private namesBeforeSteps = 0;
+  private reserved = false;
   /** Slice changes with a trigger time waiting for the next flush: service key, trigger time (ms). */
   private readonly triggers: Array<{ service: string; at: number }> = [];
 
@@ -165,12 +199,109 @@ export class ClusterState implements ClusterSink {
   synced(): void {
     if (this.isSynced) return;
     this.isSynced = true;
+    if (this.opts.serving === undefined || this.dirtyServices.size <= BUILD_IN_STEPS_ABOVE) {
+      this.flush();
+      // Before serving, so before the workers start: run later (it was 500 ms after), the
+      // build's garbage and the workers' start-up were resident at once, and peak RSS at 10,000
+      // Services was 25-35 MiB higher; this way /ready comes ~300 ms later (bench/RESULTS.md).
+      this.opts.collect?.(true);
+      this.opts.serving?.(false);
+      this.onSynced();
+      return;
+    }
+    this.buildInSteps();
+  }
+
+  /**
+   * A wanted name of a partial table (a worker's query for it): if it is a Service's name
+   * (`<svc>.<ns>.svc.<zone>`) not in the table yet, that Service goes in with the next step;
+   * either way the name is reported built after it (its answer is then the table's).
+   */
+  want(name: string): void {
+    if (this.toBuild === null) {
+      this.opts.built?.([name]);
+      return;
+    }
+    this.wanted.push(name);
+  }
+
+  // ---- the first build in steps ----
+
+  /**
+   * A big first sync (10,000 Services take seconds to encode): the namespaces and the zone
+   * apexes go in first and the table is served from then on, partial; the Services follow a
+   * step at a time, those of wanted names first. CoreDNS answers from its informers' caches as
+   * soon as the lists are in; this way kdns does too, from the table (bench/RESULTS.md, issue 13).
+   */
+  private buildInSteps(): void {
+    this.toBuild = new Set(this.dirtyServices);
+    this.dirtyServices.clear();
+    this.reserveAfter = Math.min(RESERVE_AFTER, Math.ceil(this.toBuild.size / 10));
+    // The apex names this server's own Service (its ClusterIPs answer ns.dns.<zone>).
+    for (const k of this.toBuild) if (this.isDnsService(k)) this.dnsServices.add(k);
     this.flush();
-    // Before serving, so before the workers start: run later (it was 500 ms after), the
-    // build's garbage and the workers' start-up were resident at once, and peak RSS at 10,000
-    // Services was 25-35 MiB higher; this way /ready comes ~300 ms later (bench/RESULTS.md).
+    this.namesBeforeSteps = this.store.size;
+    this.opts.serving!(true);
+    this.nextStep();
+  }
+
+  private buildStep(): void {
+    const toBuild = this.toBuild!;
+    // Wanted names first, in a write of their own: their queries are waiting in the workers.
+    if (this.wanted.length > 0) {
+      const wanted = this.wanted;
+      this.wanted = [];
+      for (const name of wanted) {
+        const k = this.serviceOfName(name);
+        if (k !== null && toBuild.delete(k)) this.applyService(k);
+      }
+      this.flush();
+      this.opts.built?.(wanted);
+    }
+    const deadline = performance.now() + BUILD_STEP_MS;
+    let n = 0;
+    for (const k of toBuild) {
+      toBuild.delete(k);
+      this.applyService(k);
+      if (++n % 8 === 0 && performance.now() >= deadline) break;
+    }
+    this.flush();
+    this.opts.collect?.(false);
+    this.builtInSteps += n;
+    if (!this.reserved && this.builtInSteps >= this.reserveAfter && toBuild.size > 0) {
+      // Size the table once for the rest, projected from the Services written so far (as the
+      // one-pass build does after its first chunk): each move to a bigger buffer while served
+      // leaves the old one to the workers until their collectors run.
+      this.reserved = true;
+      this.store.reserve(Math.ceil(((this.store.size - this.namesBeforeSteps) / this.builtInSteps) * toBuild.size));
+    }
+    if (toBuild.size > 0) {
+      this.nextStep();
+      return;
+    }
+    this.toBuild = null;
     this.opts.collect?.(true);
     this.onSynced();
+    // Wants that came in during the last step are answered by the end of partial.
+    this.wanted = [];
+    this.opts.built?.(null);
+  }
+
+  private nextStep(): void {
+    const pause = this.opts.stepPauseMs ?? 0;
+    if (pause > 0) setTimeout(() => this.buildStep(), pause);
+    else setImmediate(() => this.buildStep());
+  }
+
+  /** `<svc>.<ns>.svc.<zone>` (canonical) -> the Service's key, else null. */
+  private serviceOfName(name: string): string | null {
+    for (const zone of this.opts.zones) {
+      const suffix = `.svc.${zone}`;
+      if (!name.endsWith(suffix)) continue;
+      const labels = name.slice(0, -suffix.length).split('.');
+      return labels.length === 2 ? key(labels[1]!, labels[0]!) : null;
+    }
+    return null;
   }
 
   // ---- applying ----
@@ -183,13 +314,17 @@ export class ClusterState implements ClusterSink {
     }
     // A namespace change (labels, creation, deletion) can expose or hide everything in it.
     for (const ns of this.dirtyNamespaces) {
-      for (const k of this.servicesByNs.get(ns) ?? []) this.dirtyServices.add(k);
+      // (A Service still to go in with a build in steps reads the namespace then.)
+      for (const k of this.servicesByNs.get(ns) ?? []) if (!this.toBuild?.has(k)) this.dirtyServices.add(k);
       for (const k of this.podsByNs.get(ns) ?? []) this.dirtyPods.add(k);
       this.store.set(`ns:${ns}`, [], this.exposed(ns) && this.namespaces.has(ns) ? this.namespaceNames(ns) : []);
     }
     this.dirtyNamespaces.clear();
-    if (this.published) {
-      for (const k of this.dirtyServices) this.applyService(k);
+    if (this.published || this.toBuild !== null) {
+      for (const k of this.dirtyServices) {
+        this.toBuild?.delete(k); // a change during a build in steps: it goes in with its news
+        this.applyService(k);
+      }
     } else {
       this.applyInChunks([...this.dirtyServices]);
     }
@@ -281,9 +416,18 @@ export class ClusterState implements ClusterSink {
     // (the objects are replaced, never changed, on an update), instead of keeping them.
     const records = (): RR[] => this.serviceRecords(svc, slices);
     this.store.set(`svc:${k}`, records(), [], records);
-    const isDns = this.local.size > 0 && svc.clusterIPs.length > 0 && slices.some((s) => endpointsOf(s).some((e) => e.addresses.some((a) => this.local.has(a))));
+    const isDns = this.isDnsService(k);
     if (isDns) this.dnsServices.add(k);
     if (isDns !== wasDns) this.apexDirty = true;
+  }
+
+  /** Has the Service an endpoint on this host (so it is this server's own, see applyApex)? */
+  private isDnsService(k: string): boolean {
+    const svc = this.services.get(k);
+    if (!svc || this.local.size === 0 || svc.clusterIPs.length === 0 || !this.exposed(svc.namespace)) return false;
+    const slices = this.slicesByService.get(k)?.values() ?? [];
+    for (const s of slices) if (endpointsOf(s).some((e) => e.addresses.some((a) => this.local.has(a)))) return true;
+    return false;
   }
 
   /** Every record of one Service in every zone. */

@@ -9,10 +9,11 @@ import { ipv6Groups } from '../../dns/ip.ts';
 import { hashName } from '../../dns/name.ts';
 import type { Query } from '../../dns/query.ts';
 import type { ResponseWriter } from '../../dns/response.ts';
-import { NEXT, type Handler, type RequestState, type WorkerEnv } from '../../plugin/types.ts';
+import { ASYNC, NEXT, type Handler, type RequestState, type WorkerEnv } from '../../plugin/types.ts';
 import { answerEntry, appendZoneSoa } from '../../table/answer.ts';
 import { ZoneMatcher } from '../../table/zone-match.ts';
 import type { KubernetesConfig } from './setup.ts';
+import { PartialTable } from './partial.ts';
 
 const POD = [3, 0x70, 0x6f, 0x64]; // the label "pod" in wire form
 
@@ -23,6 +24,7 @@ export default function create(config: KubernetesConfig, env: WorkerEnv): Handle
   const podZones = new Set(config.podZones);
   const insecure = config.pods === 'insecure';
   const ttl = config.ttl;
+  const partial = new PartialTable(table, zones, podZones, config.pods === 'verified', fallthrough);
   // One A or AAAA record: pointer to the question name, type, class IN, TTL, rdlength, rdata.
   const rr = new Uint8Array(2 + 10 + 16);
   rr[0] = 0xc0;
@@ -62,7 +64,7 @@ export default function create(config: KubernetesConfig, env: WorkerEnv): Handle
   }
 
   return {
-    serve(q: Query, w: ResponseWriter, _r: RequestState): number {
+    serve(q: Query, w: ResponseWriter, r: RequestState): number {
       if (q.qclass !== QCLASS.IN && q.qclass !== QCLASS.ANY) return NEXT;
       const z = zones.match(q);
       if (z < 0) return NEXT;
@@ -74,6 +76,15 @@ export default function create(config: KubernetesConfig, env: WorkerEnv): Handle
         return RCODE.SERVFAIL;
       }
       const entry = table.find(q);
+      if (table.partial) {
+        // A big cluster's first sync is still going in: answer only what the table vouches for.
+        const what = partial.needs(q, z, entry);
+        if (what !== null) {
+          if (partial.hold(what, z, r)) return ASYNC;
+          w.start(q, RCODE.SERVFAIL, 0);
+          return RCODE.SERVFAIL;
+        }
+      }
       if (entry === 0) {
         if (insecure) {
           const len = insecurePod(q, z);

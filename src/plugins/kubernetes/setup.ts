@@ -138,13 +138,21 @@ export const kubernetes: PluginDefinition = {
       // Manifests carry no endpoint controller's clock: only API changes are measured.
       programmed: o.manifests ? undefined : (seconds) => programmingDuration.observe(headlessWithSelector, seconds),
       collect: collectGarbage,
+      // Served from here on; a big cluster's Services are still going in (partial) until onSynced.
+      serving: (partial) => {
+        writer.setPartial(partial);
+        writer.setReady(true);
+        markSynced();
+      },
+      built: (names) => writer.onBuilt(names),
+      stepPauseMs: process.env.KDNS_TEST_HOOKS === '1' ? Number(process.env.KDNS_TEST_BUILD_PAUSE_MS ?? 0) : 0,
     }, () => {
-      writer.setReady(true);
+      writer.setPartial(false);
       const c = state.counts;
       const t = writer.stats();
       log(`[INFO] plugin/kubernetes: serving ${c.services} services, ${c.slices} endpointslices, ${c.namespaces} namespaces, ${c.pods} pods; table ${t.names} names, ${t.bytes} bytes`);
-      markSynced();
     });
+    writer.onWant = (name) => state.want(name);
 
     let source: { stop(): Promise<void> | void } | null = null;
     const config: KubernetesConfig = { tableId: id, zones, fallthrough: o.fallthrough, pods: o.pods, podZones: forward, ttl: o.ttl };
