@@ -74,6 +74,9 @@ async function main(): Promise<void> {
         started.push(p.part);
         await p.part.start?.();
       }
+      // A big cluster's table is served while still partial (its Services go in as the event
+      // loop turns): measure the complete table, as kdns serves it from then on.
+      while ([...plan.tables.values()].some((t) => t.partial)) await new Promise((r) => setTimeout(r, 10));
     } finally {
       process.stdout.write = stdoutWrite;
     }

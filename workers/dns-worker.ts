@@ -18,6 +18,8 @@ export interface WorkerTask {
   index: number;
   config: WorkerConfig;
   port: MessagePort;
+  /** Build the plugin chains, then wait for the primary's 'listen' before opening listeners. */
+  holdListen?: boolean;
 }
 
 export default async function serve(task: WorkerTask): Promise<{ index: number; threadId: number }> {
@@ -27,6 +29,8 @@ export default async function serve(task: WorkerTask): Promise<{ index: number; 
   const readers = new Map<string, TableReader>();
   let stopRequested: (() => void) | null = null;
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
+  let listenRequested: (() => void) | null = null;
+  const listen = new Promise<void>((resolve) => (listenRequested = resolve));
   const deferred: ToWorker[] = [];
 
   const onControl = (m: ToWorker, fromLookup: boolean): void => {
@@ -37,6 +41,7 @@ export default async function serve(task: WorkerTask): Promise<{ index: number; 
     }
     else if (fromLookup) deferred.push(m); // never stop in the middle of a lookup
     else if (m.type === 'stop') stopRequested!();
+    else if (m.type === 'listen') listenRequested!();
   };
   // Called by a reader that finds its buffer replaced mid-batch: take the new one right now.
   const pollSwap = (): void => {
@@ -55,6 +60,15 @@ export default async function serve(task: WorkerTask): Promise<{ index: number; 
     if (!reader) throw new Error(`no record table ${id}`);
     return reader;
   });
+
+  let stopBeforeListening = false;
+  if (task.holdListen) await Promise.race([listen, stopped.then(() => (stopBeforeListening = true))]);
+  if (stopBeforeListening) {
+    rt.close();
+    stopSampling();
+    port.close();
+    return { index, threadId };
+  }
 
   const udp: dgram.Socket[] = [];
   /** TCP, DoT and DoH listeners. */

@@ -96,6 +96,16 @@ export class DnsServer {
   async start(opts: { held?: WorkerListenerConfig[] } = {}): Promise<void> {
     await checkListenersFree(this.plan.listeners, opts.held);
     this.detachMetrics = attachServer({ aliveWorkers: () => this.aliveWorkers(), tables: this.plan.tables });
+    for (const [id, table] of this.plan.tables) {
+      table.onSwap = (sab) => this.broadcast({ type: 'table', id, sab });
+      table.onBuilt = (names) => this.broadcast({ type: 'built', id, names });
+    }
+    // The workers load and build their plugin chains while the primary parts start (a big
+    // cluster's lists take seconds), and open their listeners only once every part has started:
+    // nothing is answered before, as before, but /ready no longer waits for the threads' start
+    // after the lists (~0.3-0.5 s at 2 workers, bench/RESULTS.md, issue 13).
+    const listening = this.startWorkers();
+    listening.catch(() => {}); // awaited below, after the parts
     try {
       for (const s of this.plan.servers) {
         for (const p of s.primaries) {
@@ -103,14 +113,16 @@ export class DnsServer {
           await p.part.start?.();
         }
       }
+      this.broadcast({ type: 'listen' });
+      await listening;
     } catch (err) {
       await this.stop({ reload: true });
       throw err;
     }
-    for (const [id, table] of this.plan.tables) {
-      table.onSwap = (sab) => this.broadcast({ type: 'table', id, sab });
-      table.onBuilt = (names) => this.broadcast({ type: 'built', id, names });
-    }
+  }
+
+  /** Starts every worker, told to wait for 'listen' before it opens its listeners; resolves once all listen. */
+  private startWorkers(): Promise<void> {
     const n = this.opts.workers;
     keepYoungGenerationCapToPrimary();
     this.pool = new Piscina({
@@ -130,14 +142,9 @@ export class DnsServer {
     for (let i = 0; i < n; i++) {
       const slot: WorkerSlot = { index: i, port: null, alive: false, restarts: 0 };
       this.slots.push(slot);
-      started.push(this.launch(slot));
+      started.push(this.launch(slot, true));
     }
-    try {
-      await Promise.all(started);
-    } catch (err) {
-      await this.stop({ reload: true });
-      throw err;
-    }
+    return Promise.all(started).then(() => {});
   }
 
   /** Workers currently listening. */
@@ -167,8 +174,11 @@ export class DnsServer {
     return workerConfigOf(this.plan, { tcp: this.opts.tcp, testHooks: this.opts.testHooks });
   }
 
-  /** Starts the task that is worker `slot`'s life; resolves once it listens. */
-  private launch(slot: WorkerSlot): Promise<void> {
+  /**
+   * Starts the task that is worker `slot`'s life; resolves once it listens. With `holdListen` it
+   * opens its listeners only when told ('listen'); a replacement opens them at once.
+   */
+  private launch(slot: WorkerSlot, holdListen = false): Promise<void> {
     const channel = new MessageChannel();
     const port = channel.port1;
     slot.port = port;
@@ -188,7 +198,7 @@ export class DnsServer {
     });
     // Each worker counts into its own metrics block; its counts outlive it (src/metrics).
     const block = openWorkerBlock(slot.index);
-    const task: WorkerTask = { index: slot.index, config: { ...this.workerConfig(), metrics: block }, port: channel.port2 };
+    const task: WorkerTask = { index: slot.index, config: { ...this.workerConfig(), metrics: block }, port: channel.port2, holdListen };
     const run = this.pool!.run(task, { transferList: [channel.port2] as never });
     this.tasks.add(run);
     run.then(

@@ -64,6 +64,8 @@ export interface WorkerConfig {
 /** Messages from the primary to a worker. */
 export type ToWorker =
   | { type: 'stop' }
+  /** Open the listeners now (a worker started with holdListen waits for this). */
+  | { type: 'listen' }
   | { type: 'table'; id: string; sab: SharedArrayBuffer }
   /** A partial table's writer filled in these wanted names, or (null) finished the table. */
   | { type: 'built'; id: string; names: string[] | null };

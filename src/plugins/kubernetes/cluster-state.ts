@@ -19,7 +19,7 @@ const FIRST_SYNC_CHUNK = 1000;
  * A first sync with more Services than this is built in steps while the table is already served
  * (partial): the rest of the event loop (wanted names, watch events, /ready) runs between steps.
  */
-const BUILD_IN_STEPS_ABOVE = 1000;
+const BUILD_IN_STEPS_ABOVE = 100;
 /**
  * How long one step of a first build in steps adds Services before it writes them (ms): a step
  * takes ~3x this with the write, which is how long a wanted name waits at most; 10, 25 and 50
