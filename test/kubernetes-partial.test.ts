@@ -36,7 +36,7 @@ before(async () => {
   await api.client.bulk(objects, { batch: 500 });
   readyPort = await freePort();
   const corefile = `.:{PORT} {\n    bind 127.0.0.1\n    ready 127.0.0.1:${readyPort}\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n        endpoint ${api.url}\n    }\n}\n`;
-  kdns = await startServer(corefile, { workers: 2, env: { KDNS_TEST_HOOKS: '1', KDNS_TEST_BUILD_PAUSE_MS: '400' } });
+  kdns = await startServer(corefile, { workers: 2, env: { KDNS_TEST_HOOKS: '1', KDNS_TEST_BUILD_PAUSE_MS: '100' } });
 });
 
 after(async () => {

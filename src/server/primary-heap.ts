@@ -15,6 +15,16 @@ export function keepYoungGenerationCapToPrimary(): void {
   v8.setFlagsFromString('--max-semi-space-size=0');
 }
 
+/**
+ * Makes the collector's gc() ready now. Call it before any worker thread starts: it toggles a V8
+ * flag, and a flag changed while a worker loads its modules makes that worker's compile cache
+ * entries look stale (V8 checks a hash of the flags), so it strips them from source again (seen
+ * once a first sync's collections overlapped the workers' start, test/compile-cache.test.ts).
+ */
+export function prepareGarbageCollection(): void {
+  gc();
+}
+
 type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async'; flavor?: 'regular' | 'last-resort' }) => void;
 let gcFunction: GcFunction | null = null;
 

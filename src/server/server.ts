@@ -8,7 +8,7 @@ import type { PrimaryPart } from '../plugin/types.ts';
 import type { FromWorker, ToWorker, WorkerConfig, WorkerListenerConfig } from '../worker/config.ts';
 import type { WorkerTask } from '../../workers/dns-worker.ts';
 import { checkListenersFree } from './port-check.ts';
-import { keepYoungGenerationCapToPrimary } from './primary-heap.ts';
+import { keepYoungGenerationCapToPrimary, prepareGarbageCollection } from './primary-heap.ts';
 import { attachServer, closeWorkerBlock, countWorkerDeath, countWorkerRestart, openWorkerBlock } from '../metrics/server.ts';
 
 export interface ServerOptions {
@@ -104,6 +104,7 @@ export class DnsServer {
     // cluster's lists take seconds), and open their listeners only once every part has started:
     // nothing is answered before, as before, but /ready no longer waits for the threads' start
     // after the lists (~0.3-0.5 s at 2 workers, bench/RESULTS.md, issue 13).
+    prepareGarbageCollection();
     const listening = this.startWorkers();
     listening.catch(() => {}); // awaited below, after the parts
     try {

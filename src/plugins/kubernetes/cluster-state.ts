@@ -21,11 +21,12 @@ const FIRST_SYNC_CHUNK = 1000;
  */
 const BUILD_IN_STEPS_ABOVE = 100;
 /**
- * How long one step of a first build in steps adds Services before it writes them (ms): a step
- * takes ~3x this with the write, which is how long a wanted name waits at most; 10, 25 and 50
- * built 10,000 Services in the same time (bench/table-build.ts).
+ * Work (workOf: a Service's endpoints, plus a few for its own names) per step of a first build in
+ * steps: ~10 ms on the 2-vCPU bench VM, and a step takes ~3x that with its write, which is how
+ * long a wanted name waits at most. Counted, not timed, so the same cluster is written in the
+ * same steps every time (bench/table-build.ts compares tables by their bytes).
  */
-const BUILD_STEP_MS = 10;
+const BUILD_STEP_WORK = 400;
 /** Services written in steps before the table is sized for the rest (or a tenth of them). */
 const RESERVE_AFTER = 1000;
 /** A flush that rewrote this many names (a re-list) is followed by a memory-releasing collection. */
@@ -258,12 +259,13 @@ export class ClusterState implements ClusterSink {
       this.flush();
       this.opts.built?.(wanted);
     }
-    const deadline = performance.now() + BUILD_STEP_MS;
     let n = 0;
+    let work = 0;
     for (const k of toBuild) {
       toBuild.delete(k);
       this.applyService(k);
-      if (++n % 8 === 0 && performance.now() >= deadline) break;
+      n++;
+      if ((work += this.workOf(k)) >= BUILD_STEP_WORK) break;
     }
     this.flush();
     this.opts.collect?.(false);
@@ -285,6 +287,13 @@ export class ClusterState implements ClusterSink {
     // Wants that came in during the last step are answered by the end of partial.
     this.wanted = [];
     this.opts.built?.(null);
+  }
+
+  /** A Service's share of a step: its endpoints (a name and a PTR each), plus its own names. */
+  private workOf(k: string): number {
+    let n = 4;
+    for (const slice of this.slicesByService.get(k)?.values() ?? []) n += countLines(slice.packedEndpoints);
+    return n;
   }
 
   private nextStep(): void {
@@ -487,6 +496,14 @@ export class ClusterState implements ClusterSink {
     for (const zone of this.opts.reverseZones) records.push({ name: zone, type: 'NS', ttl, data: first ? `ns.dns.${first}` : `ns.dns.${zone}` });
     this.store.set('apex', records, names);
   }
+}
+
+/** Endpoints in a packed list (packEndpoints: one a line). */
+function countLines(packed: string): number {
+  if (packed === '') return 0;
+  let n = 1;
+  for (let at = packed.indexOf('\n'); at >= 0; at = packed.indexOf('\n', at + 1)) n++;
+  return n;
 }
 
 function hasReadyEndpoint(slices: EndpointSliceInfo[]): boolean {
