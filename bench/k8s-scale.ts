@@ -36,6 +36,7 @@ import type { QuerySpec } from './dnsutil.ts';
 import { runLoad, type LoadResult } from './loadgen.ts';
 import { fileTimestamp, machineInfo, sourceState, type MachineInfo, type SourceState } from './run-info.ts';
 import { median } from './stats.ts';
+import { probeWhileBuilding, type StartupProbe } from './startup-probe.ts';
 import { clusterQueries, spareClusterIP, sparePodIP, syntheticCluster, type K8sJson, type ServiceFacts, type SyntheticCluster } from './synthetic-cluster.ts';
 import { PRIMARY_ENV, PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
 
@@ -104,6 +105,11 @@ export interface StartupResult {
   bannerMs: number;
   /** kdns printed the startup_timeout warning (it listened before the sync finished). */
   startedUnsynced: boolean;
+  /**
+   * Queries from /ready until the serving line (the table served while partial): one a ms for a
+   * random Service, answers checked (bench/startup-probe.ts). null when /ready came after it.
+   */
+  duringBuild: StartupProbe | null;
   table: { names: number; bytes: number };
   counted: { services: number; slices: number; namespaces: number; pods: number };
   /** VmRSS / VmHWM after the settle pause, KiB. */
@@ -212,7 +218,7 @@ function corefile(port: number, apiUrl: string, readyPort: number): string {
 `;
 }
 
-async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: number; cpuProfDir: string | null; inspect: boolean }): Promise<Kdns> {
+async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: number; cpuProfDir: string | null; inspect: boolean; probe: ServiceFacts[] }): Promise<Kdns> {
   const port = await freePort('127.0.0.1');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdns-k8s-scale-'));
   const conf = path.join(dir, 'Corefile');
@@ -228,6 +234,8 @@ async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: num
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const ready = pollReady(readyPort, opts.timeoutMs);
+  // Ready before the serving line: the table is being built while served; probe it meanwhile.
+  const duringBuild = ready.then((at) => (Number.isNaN(at) || servingAt !== 0 ? null : probeWhileBuilding(port, opts.probe, () => servingAt === 0)));
   let out = '';
   let err = '';
   let listedAt = 0;
@@ -281,6 +289,7 @@ async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: num
     throw e;
   }
   const readyAt = await ready;
+  const probe = await duringBuild;
   const m = SERVING_RE.exec(out)!;
   const n = (i: number): number => Number(m[i]);
   return {
@@ -296,6 +305,7 @@ async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: num
       readyMs: Math.round(readyAt - t0),
       bannerMs: Math.round(bannerAt - t0),
       startedUnsynced: /starting without a sync/.test(out),
+      duringBuild: probe,
       table: { names: n(5), bytes: n(6) },
       counted: { services: n(1), slices: n(2), namespaces: n(3), pods: n(4) },
     },
@@ -578,6 +588,19 @@ function renderMarkdown(r: Omit<K8sScaleReport, 'markdown' | 'outFile' | 'wallS'
     L.push(`| ${s.label} | ${int(s.cluster.slices)} | ${s.cluster.namespaces} | ${int(w1.table.names)} | ${mib(w1.table.bytes / 1024)} | ${w1.listedMs} | ${w1.servingMs} | ${w1.bannerMs}${unsynced(w1)} | ${w1.readyMs} | ${w2.servingMs} | ${w2.bannerMs}${unsynced(w2)} | ${w2.readyMs} | ${s.apiLoadMs} |`);
   }
   L.push('');
+  if (r.sizes.some((s) => s.startup.some((x) => x.duringBuild !== null))) {
+    L.push('### Queries while the table is built (from /ready to the serving line; one a ms, a random Service, one in ten a missing name)');
+    L.push('');
+    L.push('| cluster | workers | /ready → complete ms | sent | wrong | SERVFAIL | lost | p50 ms | p99 ms | max ms |');
+    L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const s of r.sizes) {
+      for (const x of s.startup) {
+        const d = x.duringBuild;
+        if (d) L.push(`| ${s.label} | ${x.workers} | ${x.servingMs - x.readyMs} | ${int(d.sent)} | ${d.wrong} | ${d.servfail} | ${d.lost} | ${d.p50} | ${d.p99} | ${d.max} |`);
+      }
+    }
+    L.push('');
+  }
   L.push(`### Memory (MiB; VmRSS ${c.settleMs} ms after start-up${c.gc ? ', and after a forced full GC of the primary thread' : ''})`);
   L.push('');
   if (c.gc) {
@@ -702,7 +725,7 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
 
       const startup: StartupResult[] = [];
       for (const workers of [2, 1]) {
-        const k = await startKdns(api.url, workers, { timeoutMs: cfg.startTimeoutMs, cpuProfDir: cfg.cpuProfDir, inspect: cfg.gc });
+        const k = await startKdns(api.url, workers, { timeoutMs: cfg.startTimeoutMs, cpuProfDir: cfg.cpuProfDir, inspect: cfg.gc, probe: cluster.services });
         running.push(k);
         await new Promise((r) => setTimeout(r, cfg.settleMs));
         const mem = processMemoryKiB(k.pid);

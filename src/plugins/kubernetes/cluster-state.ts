@@ -254,7 +254,10 @@ export class ClusterState implements ClusterSink {
       this.wanted = [];
       for (const name of wanted) {
         const k = this.serviceOfName(name);
-        if (k !== null && toBuild.delete(k)) this.applyService(k);
+        if (k !== null && toBuild.delete(k)) {
+          this.applyService(k);
+          this.builtInSteps++;
+        }
       }
       this.flush();
       this.opts.built?.(wanted);
