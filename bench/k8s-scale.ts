@@ -3,7 +3,7 @@
 //
 //   node bench/k8s-scale.ts [--sizes 10x100,10000x100000] [--events 200] [--slice-events 20]
 //       [--duration 5] [--rounds 3] [--concurrency 32 | --rate QPS] [--warmup 1] [--queries 10000]
-//       [--settle-ms 2000] [--seed 1] [--no-gc] [--skip-load] [--cpu-prof DIR] [--coredns PATH] [--out FILE] [--json]
+//       [--settle-ms 2000] [--seed 1] [--no-gc] [--no-probe] [--skip-load] [--cpu-prof DIR] [--coredns PATH] [--out FILE] [--json]
 //
 // A size is SERVICESxENDPOINTS[xNAMESPACES]. For each size:
 //   1. a fake API server is started and loaded with the synthetic cluster (bench/synthetic-cluster.ts);
@@ -86,6 +86,8 @@ export interface K8sScaleOptions {
   gc?: boolean;
   /** Skip the load phase (sync, memory and events only). */
   skipLoad?: boolean;
+  /** Query kdns while its table is built (bench/startup-probe.ts); default true. */
+  probe?: boolean;
   /** A CoreDNS binary: measured against the same API server, beside kdns -workers 2. */
   coredns?: string;
   /** JSON report path; default bench/out/k8s-scale-<time>.json. */
@@ -218,7 +220,7 @@ function corefile(port: number, apiUrl: string, readyPort: number): string {
 `;
 }
 
-async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: number; cpuProfDir: string | null; inspect: boolean; probe: ServiceFacts[] }): Promise<Kdns> {
+async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: number; cpuProfDir: string | null; inspect: boolean; probe: ServiceFacts[] | null }): Promise<Kdns> {
   const port = await freePort('127.0.0.1');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdns-k8s-scale-'));
   const conf = path.join(dir, 'Corefile');
@@ -235,7 +237,7 @@ async function startKdns(apiUrl: string, workers: number, opts: { timeoutMs: num
   });
   const ready = pollReady(readyPort, opts.timeoutMs);
   // Ready before the serving line: the table is being built while served; probe it meanwhile.
-  const duringBuild = ready.then((at) => (Number.isNaN(at) || servingAt !== 0 ? null : probeWhileBuilding(port, opts.probe, () => servingAt === 0)));
+  const duringBuild = ready.then((at) => (Number.isNaN(at) || servingAt !== 0 || opts.probe === null ? null : probeWhileBuilding(port, opts.probe, () => servingAt === 0)));
   let out = '';
   let err = '';
   let listedAt = 0;
@@ -696,6 +698,7 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
     eventTimeoutMs: opts.eventTimeoutMs ?? 5000,
     startTimeoutMs: opts.startTimeoutMs ?? 180_000,
     skipLoad: opts.skipLoad ?? false,
+    probe: opts.probe ?? true,
     gc: opts.gc ?? true,
     cpuProfDir: opts.cpuProfDir ?? null,
     coredns: opts.coredns ?? null,
@@ -725,7 +728,7 @@ export async function k8sScale(opts: K8sScaleOptions = {}): Promise<K8sScaleRepo
 
       const startup: StartupResult[] = [];
       for (const workers of [2, 1]) {
-        const k = await startKdns(api.url, workers, { timeoutMs: cfg.startTimeoutMs, cpuProfDir: cfg.cpuProfDir, inspect: cfg.gc, probe: cluster.services });
+        const k = await startKdns(api.url, workers, { timeoutMs: cfg.startTimeoutMs, cpuProfDir: cfg.cpuProfDir, inspect: cfg.gc, probe: cfg.probe ? cluster.services : null });
         running.push(k);
         await new Promise((r) => setTimeout(r, cfg.settleMs));
         const mem = processMemoryKiB(k.pid);
@@ -886,6 +889,7 @@ const USAGE = `usage: node bench/k8s-scale.ts [options]
   --skip-load         sync, memory and events only
   --cpu-prof DIR      run kdns under --cpu-prof (profiles written on exit)
   --coredns PATH      also measure this CoreDNS binary against the same API server (ready, RSS, events)
+  --no-probe          do not query kdns while its table is built (from /ready to the serving line)
   --no-gc             do not force a GC in kdns over the inspector before the second memory reading
   --out FILE          JSON report (default bench/out/k8s-scale-<time>.json)
   --json              print the JSON report instead of markdown`;
@@ -909,6 +913,7 @@ async function cli(): Promise<void> {
       'cpu-prof': { type: 'string' },
       coredns: { type: 'string' },
       gc: { type: 'boolean', default: true },
+      probe: { type: 'boolean', default: true },
       out: { type: 'string' },
       json: { type: 'boolean' },
     },
@@ -932,6 +937,7 @@ async function cli(): Promise<void> {
     cpuProfDir: values['cpu-prof'],
     coredns: values.coredns,
     gc: values.gc,
+    probe: values.probe,
     out: values.out,
   });
   if (values.json) console.log(JSON.stringify(report, null, 2));
