@@ -35,7 +35,7 @@ import { INSPECTOR_RE, gcOverInspector } from './inspector.ts';
 import type { QuerySpec } from './dnsutil.ts';
 import { runLoad, type LoadResult } from './loadgen.ts';
 import { fileTimestamp, machineInfo, sourceState, type MachineInfo, type SourceState } from './run-info.ts';
-import { median } from './stats.ts';
+import { median, percentile } from './stats.ts';
 import { probeWhileBuilding, type StartupProbe } from './startup-probe.ts';
 import { clusterQueries, spareClusterIP, sparePodIP, syntheticCluster, type K8sJson, type ServiceFacts, type SyntheticCluster } from './synthetic-cluster.ts';
 import { PRIMARY_ENV, PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
@@ -442,12 +442,6 @@ class Poller {
 
 const hasAddress = (ip: string) => (reply: dnsPacket.Packet): boolean => (reply.answers ?? []).some((a) => (a.type === 'A' || a.type === 'AAAA') && a.data === ip);
 const isNxdomain = (reply: dnsPacket.Packet): boolean => (reply as { rcode?: string }).rcode === 'NXDOMAIN';
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
 
 function latencyStats(samples: number[], applies: number[], failed: number): LatencyStats {
   const s = [...samples].sort((a, b) => a - b);

@@ -5,7 +5,8 @@
 // during a rolling update that routes to kdns as soon as it is ready: latency and wrong answers.
 import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
-import type { ServiceFacts } from './synthetic-cluster.ts';
+import { percentile } from './stats.ts';
+import { rng, type ServiceFacts } from './synthetic-cluster.ts';
 
 export interface StartupProbe {
   sent: number;
@@ -35,13 +36,7 @@ export async function probeWhileBuilding(port: number, services: ServiceFacts[],
   const inflight = new Map<number, Sent>();
   const latencies: number[] = [];
   const r: StartupProbe = { sent: 0, answered: 0, wrong: 0, servfail: 0, lost: 0, p50: NaN, p99: NaN, max: NaN };
-  let rnd = seed >>> 0 || 1;
-  const next = (): number => {
-    rnd ^= rnd << 13;
-    rnd ^= rnd >>> 17;
-    rnd ^= rnd << 5;
-    return (rnd >>> 0) / 2 ** 32;
-  };
+  const next = rng(seed);
   let id = 0;
   sock.on('message', (msg) => {
     let p: dnsPacket.Packet;
@@ -79,10 +74,10 @@ export async function probeWhileBuilding(port: number, services: ServiceFacts[],
   r.lost = inflight.size;
   sock.close();
   latencies.sort((a, b) => a - b);
-  const at = (q: number): number => (latencies.length ? Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 10) / 10 : NaN);
-  r.p50 = at(0.5);
-  r.p99 = at(0.99);
-  r.max = at(1);
+  const at = (p: number): number => Math.round(percentile(latencies, p) * 10) / 10;
+  r.p50 = at(50);
+  r.p99 = at(99);
+  r.max = at(100);
   return r;
 }
 

@@ -75,6 +75,12 @@ export function isQueryName(q: Query, wire: Uint8Array): boolean {
   return true;
 }
 
+/** Is the label at offset `at` of the query's (lower-cased) name `label` (length byte first)? */
+export function isLabelAt(q: Query, at: number, label: readonly number[]): boolean {
+  for (let i = 0; i < label.length; i++) if (q.lower[at + i] !== label[i]) return false;
+  return true;
+}
+
 /**
  * Parses `msg[0..len)` into `q`. Returns PARSE_OK, PARSE_DROP or an rcode to answer with.
  * The question name must not be compressed: in a query it is the first name in the message, so

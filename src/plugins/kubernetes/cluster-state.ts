@@ -8,7 +8,7 @@ import type { RR } from '../../table/entry.ts';
 import type { RecordStore } from '../../table/record-store.ts';
 import { isSubdomain } from '../../dns/name.ts';
 import type { LabelSelector } from './label-selector.ts';
-import { type EndpointSliceInfo, type NamespaceInfo, type PodInfo, type ServiceInfo, endpointsOf } from './model.ts';
+import { type EndpointSliceInfo, type NamespaceInfo, type PodInfo, type ServiceInfo, endpointCount, endpointsOf } from './model.ts';
 import { dashedAddress, serviceRecords } from './records.ts';
 import type { ClusterSink } from './sink.ts';
 
@@ -239,7 +239,7 @@ export class ClusterState implements ClusterSink {
     this.dirtyServices.clear();
     this.reserveAfter = Math.min(RESERVE_AFTER, Math.ceil(this.toBuild.size / 10));
     // The apex names this server's own Service (its ClusterIPs answer ns.dns.<zone>).
-    for (const k of this.toBuild) if (this.isDnsService(k)) this.dnsServices.add(k);
+    for (const k of this.toBuild) if (this.isDnsService(this.services.get(k), this.slicesByService.get(k)?.values() ?? [])) this.dnsServices.add(k);
     this.flush();
     this.namesBeforeSteps = this.store.size;
     this.opts.serving!(true);
@@ -295,7 +295,7 @@ export class ClusterState implements ClusterSink {
   /** A Service's share of a step: its endpoints (a name and a PTR each), plus its own names. */
   private workOf(k: string): number {
     let n = 4;
-    for (const slice of this.slicesByService.get(k)?.values() ?? []) n += countLines(slice.packedEndpoints);
+    for (const slice of this.slicesByService.get(k)?.values() ?? []) n += endpointCount(slice);
     return n;
   }
 
@@ -428,16 +428,14 @@ export class ClusterState implements ClusterSink {
     // (the objects are replaced, never changed, on an update), instead of keeping them.
     const records = (): RR[] => this.serviceRecords(svc, slices);
     this.store.set(`svc:${k}`, records(), [], records);
-    const isDns = this.isDnsService(k);
+    const isDns = this.isDnsService(svc, slices);
     if (isDns) this.dnsServices.add(k);
     if (isDns !== wasDns) this.apexDirty = true;
   }
 
   /** Has the Service an endpoint on this host (so it is this server's own, see applyApex)? */
-  private isDnsService(k: string): boolean {
-    const svc = this.services.get(k);
+  private isDnsService(svc: ServiceInfo | undefined, slices: Iterable<EndpointSliceInfo>): boolean {
     if (!svc || this.local.size === 0 || svc.clusterIPs.length === 0 || !this.exposed(svc.namespace)) return false;
-    const slices = this.slicesByService.get(k)?.values() ?? [];
     for (const s of slices) if (endpointsOf(s).some((e) => e.addresses.some((a) => this.local.has(a)))) return true;
     return false;
   }
@@ -499,14 +497,6 @@ export class ClusterState implements ClusterSink {
     for (const zone of this.opts.reverseZones) records.push({ name: zone, type: 'NS', ttl, data: first ? `ns.dns.${first}` : `ns.dns.${zone}` });
     this.store.set('apex', records, names);
   }
-}
-
-/** Endpoints in a packed list (packEndpoints: one a line). */
-function countLines(packed: string): number {
-  if (packed === '') return 0;
-  let n = 1;
-  for (let at = packed.indexOf('\n'); at >= 0; at = packed.indexOf('\n', at + 1)) n++;
-  return n;
 }
 
 function hasReadyEndpoint(slices: EndpointSliceInfo[]): boolean {

@@ -7,15 +7,14 @@ import { isIP } from 'node:net';
 import { FLAG_AA, HEADER_SIZE, QCLASS, QTYPE, RCODE } from '../../dns/constants.ts';
 import { ipv6Groups } from '../../dns/ip.ts';
 import { hashName } from '../../dns/name.ts';
-import type { Query } from '../../dns/query.ts';
+import { type Query, isLabelAt } from '../../dns/query.ts';
 import type { ResponseWriter } from '../../dns/response.ts';
 import { ASYNC, NEXT, type Handler, type RequestState, type WorkerEnv } from '../../plugin/types.ts';
 import { answerEntry, appendZoneSoa } from '../../table/answer.ts';
 import { ZoneMatcher } from '../../table/zone-match.ts';
 import type { KubernetesConfig } from './setup.ts';
-import { PartialTable } from './partial.ts';
+import { POD_LABEL, PartialTable } from './partial.ts';
 
-const POD = [3, 0x70, 0x6f, 0x64]; // the label "pod" in wire form
 
 export default function create(config: KubernetesConfig, env: WorkerEnv): Handler {
   const zones = new ZoneMatcher(config.zones);
@@ -46,7 +45,7 @@ export default function create(config: KubernetesConfig, env: WorkerEnv): Handle
     const nsStart = q.labelStarts[1]!;
     const podStart = q.labelStarts[2]!;
     if (q.labelCount - 3 !== zoneLabels(q, zoneLen)) return 0;
-    for (let i = 0; i < 4; i++) if (q.lower[podStart + i] !== POD[i]) return 0;
+    if (!isLabelAt(q, podStart, POD_LABEL)) return 0;
     // The namespace must exist: its `<ns>.pod.<zone>` name is in the table.
     if (table.findName(q.lower.subarray(nsStart), q.nameLen - nsStart, hashName(q.lower, nsStart, q.nameLen)) === 0) return 0;
     const len = q.lower[0]!;

@@ -128,6 +128,15 @@ export function packEndpoints(list: readonly EndpointInfo[]): string {
 }
 
 /** The slice's endpoints as objects (made per call, for the moment a Service's records are made). */
+/** How many endpoints a slice holds, without unpacking them (one a line). */
+export function endpointCount(slice: EndpointSliceInfo): number {
+  const packed = slice.packedEndpoints;
+  if (packed === '') return 0;
+  let n = 1;
+  for (let at = packed.indexOf('\n'); at >= 0; at = packed.indexOf('\n', at + 1)) n++;
+  return n;
+}
+
 export function endpointsOf(slice: EndpointSliceInfo): EndpointInfo[] {
   const packed = slice.packedEndpoints;
   if (packed === '') return [];

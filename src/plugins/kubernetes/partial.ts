@@ -10,7 +10,7 @@
 // with `pods verified`, pod names wait for the whole table.
 import { RCODE } from '../../dns/constants.ts';
 import { hashName, wireToName } from '../../dns/name.ts';
-import type { Query } from '../../dns/query.ts';
+import { type Query, isLabelAt } from '../../dns/query.ts';
 import type { Pending, RequestState } from '../../plugin/types.ts';
 import { answerEntry } from '../../table/answer.ts';
 import { type TableReader, variantLen } from '../../table/reader.ts';
@@ -23,8 +23,9 @@ const MAX_WAIT_MS = 4000;
 /** Room for a negative answer's SOA and the OPT record around a variant's bytes. */
 const ANSWER_SLACK = 512;
 
-const SVC = [3, 0x73, 0x76, 0x63]; // the label "svc" in wire form
-const POD = [3, 0x70, 0x6f, 0x64];
+/** The labels "svc" and "pod" in wire form. */
+export const SVC_LABEL = [3, 0x73, 0x76, 0x63];
+export const POD_LABEL = [3, 0x70, 0x6f, 0x64];
 
 interface Waiting {
   p: Pending;
@@ -66,8 +67,8 @@ export class PartialTable {
     const rel = q.labelCount - this.zoneLabels[z]!;
     if (rel < 3) return null;
     const second = q.labelStarts[rel - 1]!;
-    if (this.podsVerified && isLabel(q, second, POD)) return '';
-    if (entry !== 0 || !isLabel(q, second, SVC)) return null;
+    if (this.podsVerified && isLabelAt(q, second, POD_LABEL)) return '';
+    if (entry !== 0 || !isLabelAt(q, second, SVC_LABEL)) return null;
     const base = q.labelStarts[rel - 3]!;
     const len = q.nameLen - base;
     if (this.table.findName(q.lower.subarray(base, q.nameLen), len, hashName(q.lower, base, q.nameLen)) !== 0) return null;
@@ -147,11 +148,6 @@ export class PartialTable {
     clearInterval(this.timer);
     this.timer = null;
   }
-}
-
-function isLabel(q: Query, at: number, label: number[]): boolean {
-  for (let i = 0; i < label.length; i++) if (q.lower[at + i] !== label[i]) return false;
-  return true;
 }
 
 function labelCount(wire: Uint8Array): number {
