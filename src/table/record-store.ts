@@ -129,6 +129,13 @@ export class RecordStore {
    */
   private readonly dependents = new Map<string, string | string[]>();
   private readonly dirty = new Set<string>();
+  /**
+   * Names whose count of live names below changed but not their answers (a name added under an
+   * existing parent): only their table tag is rewritten. Re-encoding them left an entry of dead
+   * bytes per new child (a reverse zone's `c.b.a.in-addr.arpa.` was written ~23 times in a 10k
+   * build, 5 MB of the arena; bench/RESULTS.md, issue 13).
+   */
+  private readonly retag = new Set<string>();
   private readonly zoneSuffixes: Array<[string, string]>;
   /** encode()'s variant list and answer variant, reused (encoding is synchronous and not nested). */
   private readonly variants: VariantSpec[] = [];
@@ -208,6 +215,8 @@ export class RecordStore {
 
   /** Writes every pending change to the table in one batch (readers see all or nothing). */
   flush(): number {
+    for (const name of this.retag) if (!this.dirty.has(name)) this.retagOne(name);
+    this.retag.clear();
     const count = this.dirty.size;
     if (count === 0) return 0;
     const names = [...this.dirty];
@@ -220,6 +229,15 @@ export class RecordStore {
     for (const id of this.freedThisFlush) this.freeIds.push(id);
     this.freedThisFlush.length = 0;
     return count;
+  }
+
+  /** A live name's new count below goes into its table tag (its entry stays); else it is written. */
+  private retagOne(name: string): void {
+    const e = this.names.get(name);
+    if (e === undefined) return; // nothing changed since it was written
+    const tag = this.tagFor(name, e);
+    if (!this.writer.retag(canonicalNameToWireView(name), tag)) this.dirty.add(name);
+    else if (tag >= 0) this.names.delete(name); // else its state stays in `names`, as when written
   }
 
   /**
@@ -548,13 +566,16 @@ export class RecordStore {
     for (let at = name; at !== zone; ) {
       const nowAlive = aliveOf(this.entry(at));
       if (nowAlive === wasAlive) return;
+      // An ancestor that appeared or went (an empty non-terminal): its entry changes. (The
+      // name itself is the caller's to touch.)
+      if (at !== name) this.dirty.add(at);
       const dot = at.indexOf('.');
       const parent = dot === at.length - 1 ? '.' : at.slice(dot + 1);
       const st = this.state(parent);
       wasAlive = aliveOf(st);
       st.below += nowAlive ? 1 : -1;
       this.shrink(parent, st);
-      this.dirty.add(parent);
+      this.retag.add(parent);
       at = parent;
     }
   }

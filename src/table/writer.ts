@@ -103,6 +103,17 @@ export class TableWriter {
     return slot < 0 || this.i32[SLOT_BASE + slot * SLOT_INTS + 1]! <= 0 ? -1 : this.tags[slot]!;
   }
 
+  /**
+   * Changes the tag of a live name and leaves its entry alone (a count in the record store's
+   * state changed, not the answers): false if the table has no such name.
+   */
+  retag(nameWire: Uint8Array, tag: number): boolean {
+    const slot = this.find(nameWire, 0, nameWire.length, hashName(nameWire, 0, nameWire.length));
+    if (slot < 0 || this.i32[SLOT_BASE + slot * SLOT_INTS + 1]! <= 0) return false;
+    this.tags[slot] = tag;
+    return true;
+  }
+
   remove(nameWire: Uint8Array): void {
     this.batch(() => {
       const slot = this.find(nameWire, 0, nameWire.length, hashName(nameWire, 0, nameWire.length));

@@ -54,6 +54,11 @@ export interface ApiSourceOptions {
   listTimeoutMs?: number;
   /** A failed informer is being started again (kdns_kubernetes_watch_restarts_total). */
   restarted?: (resource: string) => void;
+  /**
+   * Called after each list page is trimmed: the page's full objects are garbage then, and the
+   * owner may collect it (the primary does when its heap has grown enough, primary-heap.ts).
+   */
+  pageDone?: () => void;
 }
 
 /** One resource's informer and its restart state. */
@@ -215,6 +220,11 @@ export class ApiSource {
       }
       const body = (await res.json()) as { items?: Json[]; metadata?: { continue?: string; resourceVersion?: string } };
       for (const o of body.items ?? []) objects.push(trim(o));
+      // A page's parsed JSON (~1 MiB of text, several of objects) outlives a few scavenges of
+      // the primary's small young generation and lands in the old one; V8's own limit lets
+      // that grow to ~60 MiB over a 10,000-Service list, pages it keeps committed while the
+      // table is built (bench/RESULTS.md, issue 13).
+      this.opts.pageDone?.();
       cont = body.metadata?.continue ?? '';
       resourceVersion = body.metadata?.resourceVersion ?? resourceVersion;
     } while (cont);

@@ -174,6 +174,7 @@ export const kubernetes: PluginDefinition = {
             watchPods: o.pods === 'verified',
             log,
             restarted: (resource) => watchRestarts.inc(restartSlots.get(resource) ?? watchRestarts.series([resource])),
+            pageDone: () => collectGarbage(false),
           }, state);
           source = api;
           api.start();
