@@ -305,3 +305,43 @@ test('a store changed at random answers like one built from its final state', ()
     }
   }
 });
+
+// An owner's SRV on its own target is not counted as a dependent (RecordStore.depend): it changes
+// with the owner. Once another owner has addresses at that target too, the SRV's additional
+// section must follow that owner's changes (RecordStore.shareTarget).
+test("an SRV on its owner's own name follows a second owner's addresses at that name", () => {
+  for (const regenerate of [false, true]) {
+    const writer = new TableWriter();
+    const store = new RecordStore(writer, [defaultSoa(zone, 5, 1)]);
+    writer.setReady(true);
+    const reader = new TableReader(writer.buffer);
+    writer.onSwap = (sab) => reader.attach(sab);
+    const target = `svc.${zone}`;
+    const own: RR[] = [
+      { name: target, type: 'A', ttl: 30, data: '10.0.0.1' },
+      { name: `_http._tcp.${target}`, type: 'SRV', ttl: 30, data: { priority: 0, weight: 100, port: 80, target } },
+    ];
+    store.set('a', own, [], regenerate ? () => own : undefined);
+    store.flush();
+    const additional = (): string[] => ask(reader, `_http._tcp.${target}`, 'SRV').additionals.map((r) => String(r.data)).sort();
+    assert.deepEqual(additional(), ['10.0.0.1']);
+    for (const [step, addresses] of [['joins', ['10.0.0.2']], ['changes', ['10.0.0.3']], ['grows', ['10.0.0.3', '10.0.0.4']]] as const) {
+      store.set('b', addresses.map((data) => ({ name: target, type: 'A', ttl: 30, data })));
+      store.flush();
+      assert.deepEqual(additional(), ['10.0.0.1', ...addresses], `regenerate ${regenerate}: b ${step}`);
+    }
+    store.remove('b');
+    store.flush();
+    assert.deepEqual(additional(), ['10.0.0.1'], `regenerate ${regenerate}: b gone`);
+    // Joining again after leaving: counted once more, not twice (a removal of a finds them all).
+    store.set('b', [{ name: target, type: 'A', ttl: 30, data: '10.0.0.9' }]);
+    store.flush();
+    assert.deepEqual(additional(), ['10.0.0.1', '10.0.0.9'], `regenerate ${regenerate}: b back`);
+    store.set('a', own.slice(0, 1));
+    store.flush();
+    assert.equal(ask(reader, `_http._tcp.${target}`, 'SRV').rcode, 'NXDOMAIN', `regenerate ${regenerate}: a's SRV gone`);
+    store.set('b', [{ name: target, type: 'A', ttl: 30, data: '10.0.0.8' }]);
+    store.flush();
+    assert.deepEqual(ask(reader, target, 'A').answers.map((r) => String(r.data)).sort(), ['10.0.0.1', '10.0.0.8']);
+  }
+});

@@ -183,7 +183,7 @@ export class RecordStore {
       this.addOwner(name, owner, e);
       this.propagate(name, was);
       this.touch(name);
-      for (const rr of list) this.depend(rr, +1);
+      for (const rr of list) this.depend(rr, +1, owner, grouped);
     }
   }
 
@@ -494,7 +494,10 @@ export class RecordStore {
     const st = this.state(name);
     if (st.owners === null) st.owners = owner;
     else if (typeof st.owners === 'string') {
-      if (st.owners !== owner) st.owners = [st.owners, owner];
+      if (st.owners !== owner) {
+        this.shareTarget(name, st.owners);
+        st.owners = [st.owners, owner];
+      }
     } else if (!st.owners.includes(owner)) st.owners.push(owner);
     // A name an update took away and gave back (set() removes first) is a leaf again.
     this.shrink(name, st);
@@ -521,6 +524,35 @@ export class RecordStore {
     if (st.below === 0 && typeof st.owners === 'string') this.names.set(name, st.owners);
   }
 
+  /** Has `name` no owner other than `owner` (so far)? */
+  private onlyOwner(name: string, owner: string): boolean {
+    const owners = ownersOf(this.entry(name));
+    return owners.length === 0 || (owners.length === 1 && owners[0] === owner);
+  }
+
+  /**
+   * `name`, so far `sole`'s alone, gets a second owner: the dependents `sole` did not count on
+   * it (see depend) are counted now, and rebuilt with the newcomer's data.
+   */
+  private shareTarget(name: string, sole: string): void {
+    for (const [at, list] of this.groupedOf(sole) ?? []) {
+      if (at === name) continue;
+      let wanted = 0;
+      for (const rr of list) if (targetName(rr) === name) wanted++;
+      if (wanted === 0) continue;
+      // Counted already when `name` had another owner at `sole`'s last set(): only the rest.
+      const d = this.dependents.get(name);
+      const counted = d === undefined ? 0 : typeof d === 'string' ? (d === at ? 1 : 0) : d.filter((n) => n === at).length;
+      for (let k = counted; k < wanted; k++) {
+        const now = this.dependents.get(name);
+        if (now === undefined) this.dependents.set(name, at);
+        else if (typeof now === 'string') this.dependents.set(name, [now, at]);
+        else now.push(at);
+      }
+      this.dirty.add(at);
+    }
+  }
+
   /** Marks a name, and every answer that embeds its data, for rebuilding. */
   private touch(name: string): void {
     this.dirty.add(name);
@@ -530,13 +562,19 @@ export class RecordStore {
     else for (const n of d) this.dirty.add(n);
   }
 
-  /** Counts `rr` (delta +1) or stops counting it (-1) as a dependent of its target. */
-  private depend(rr: RR, delta: 1 | -1): void {
-    const targetOf = TARGET_OF[rr.type] ?? (rr.type === 'CNAME' ? (d: unknown) => String(d) : null);
-    if (targetOf === null) return;
-    const target = canonicalName(targetOf(rr.data));
+  /**
+   * Counts `rr` (delta +1) or stops counting it (-1) as a dependent of its target. With +1,
+   * `owner` is the record's owner and `grouped` its names: a target only that owner has records
+   * at is not counted (a Service's SRV names on its own name and endpoints: they change with the
+   * owner, whose set() touches them all); it is once another owner joins it (addOwner). At 10,000
+   * Services that leaves the map ~35,000 entries it held for nothing (bench/RESULTS.md, issue 13).
+   * A removal always looks, so it needs no such test.
+   */
+  private depend(rr: RR, delta: 1 | -1, owner?: string, grouped?: Map<string, RR[]>): void {
+    const target = targetName(rr);
     // A name's own records (the SRV set at a Service's name): touch() rebuilds it anyway.
-    if (target === rr.name) return;
+    if (target === null || target === rr.name) return;
+    if (delta > 0 && grouped!.has(target) && this.onlyOwner(target, owner!)) return;
     const d = this.dependents.get(target);
     if (delta > 0) {
       if (d === undefined) this.dependents.set(target, rr.name);
@@ -588,6 +626,12 @@ export class RecordStore {
     }
     return null;
   }
+}
+
+/** The name whose data `rr`'s answers embed (SRV/MX/NS target, CNAME), canonical; else null. */
+function targetName(rr: RR): string | null {
+  const targetOf = TARGET_OF[rr.type] ?? (rr.type === 'CNAME' ? (d: unknown) => String(d) : null);
+  return targetOf === null ? null : canonicalName(targetOf(rr.data));
 }
 
 /** An empty record list to share (never changed). */
