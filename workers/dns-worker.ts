@@ -7,8 +7,7 @@ import type { FromWorker, ToWorker, WorkerConfig } from '../src/worker/config.ts
 import { WorkerRuntime } from '../src/worker/runtime.ts';
 import { drainAndClose, openUdp } from '../src/worker/udp.ts';
 import { openTcp } from '../src/worker/tcp.ts';
-import { openDot } from '../src/worker/dot.ts';
-import { openDoh } from '../src/worker/doh.ts';
+import { flushCompileCache } from '../bin/compile-cache.js';
 import type { StreamListener } from '../src/worker/stream-listener.ts';
 import { TableReader } from '../src/table/reader.ts';
 import { LogBuffer } from '../src/worker/log-buffer.ts';
@@ -76,8 +75,17 @@ export default async function serve(task: WorkerTask): Promise<{ index: number; 
   try {
     for (const l of config.listeners) {
       const route = rt.route(l, config.servers);
-      if (l.transport === 'tls') streams.push(await openDot(rt, route, config.tcp));
-      else if (l.transport === 'https') streams.push(await openDoh(rt, route, { maxConnections: config.tcp.maxConnections, slots: metrics.slots }));
+      // DoT and DoH are loaded only for a server block that has them: with node:tls and
+      // node:http2 they take ~2.5 MiB of each worker's heap (bench/RESULTS.md, issue 13).
+      if (l.transport === 'tls') {
+        const { openDot } = await import('../src/worker/dot.ts');
+        flushCompileCache();
+        streams.push(await openDot(rt, route, config.tcp));
+      } else if (l.transport === 'https') {
+        const { openDoh } = await import('../src/worker/doh.ts');
+        flushCompileCache();
+        streams.push(await openDoh(rt, route, { maxConnections: config.tcp.maxConnections, slots: metrics.slots }));
+      }
       else {
         udp.push(await openUdp(rt, route));
         streams.push(await openTcp(rt, route, config.tcp));
