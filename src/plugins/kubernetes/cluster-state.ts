@@ -10,6 +10,8 @@ import { isSubdomain } from '../../dns/name.ts';
 import type { LabelSelector } from './label-selector.ts';
 import { type EndpointSliceInfo, type NamespaceInfo, type PodInfo, type ServiceInfo, endpointCount, endpointsOf } from './model.ts';
 import { dashedAddress, serviceRecords } from './records.ts';
+import type { ExternalZone } from './external-zone.ts';
+import { externalApex, externalRecords } from '../k8s_external/records.ts';
 import type { ClusterSink } from './sink.ts';
 
 const DNS_VERSION_TTL = 28800;
@@ -115,6 +117,8 @@ export class ClusterState implements ClusterSink {
   /** Names in the table when the steps began (namespaces, apexes). */
   private namesBeforeSteps = 0;
   private reserved = false;
+  /** k8s_external zones fed from this state (addExternal). */
+  private readonly externals: ExternalZone[] = [];
   /** Slice changes with a trigger time waiting for the next flush: service key, trigger time (ms). */
   private readonly triggers: Array<{ service: string; at: number }> = [];
 
@@ -131,6 +135,14 @@ export class ClusterState implements ClusterSink {
 
   get counts(): { services: number; slices: number; namespaces: number; pods: number } {
     return { services: this.services.size, slices: this.sliceOwner.size, namespaces: this.namespaces.size, pods: this.pods.size };
+  }
+
+  /**
+   * Serves a k8s_external zone from this state too: each Service's external records go into the
+   * zone's store with its cluster records (before the first sync; the zone is ready with it).
+   */
+  addExternal(zone: ExternalZone): void {
+    this.externals.push(zone);
   }
 
   // ---- ClusterSink ----
@@ -207,7 +219,7 @@ export class ClusterState implements ClusterSink {
       // Services was 25-35 MiB higher; this way /ready comes ~300 ms later (bench/RESULTS.md).
       this.opts.collect?.(true);
       this.opts.serving?.(false);
-      this.onSynced();
+      this.complete();
       return;
     }
     this.buildInSteps();
@@ -271,7 +283,7 @@ export class ClusterState implements ClusterSink {
       // records then die young, where held to the end of the step they outlived two scavenges
       // and went to the old generation (178 -> 120 MiB promoted in a 10k build), whose pages
       // V8 keeps once grown (bench/RESULTS.md, issue 13).
-      this.store.flush();
+      this.flushStores();
       n++;
       if ((work += this.workOf(k)) >= BUILD_STEP_WORK) break;
     }
@@ -291,7 +303,7 @@ export class ClusterState implements ClusterSink {
     }
     this.toBuild = null;
     this.opts.collect?.(true);
-    this.onSynced();
+    this.complete();
     // Wants that came in during the last step are answered by the end of partial.
     this.wanted = [];
     this.opts.built?.(null);
@@ -334,7 +346,10 @@ export class ClusterState implements ClusterSink {
       // (A Service still to go in with a build in steps reads the namespace then.)
       for (const k of this.servicesByNs.get(ns) ?? []) if (!this.toBuild?.has(k)) this.dirtyServices.add(k);
       for (const k of this.podsByNs.get(ns) ?? []) this.dirtyPods.add(k);
-      this.store.set(`ns:${ns}`, [], this.exposed(ns) && this.namespaces.has(ns) ? this.namespaceNames(ns) : []);
+      const shown = this.exposed(ns) && this.namespaces.has(ns);
+      this.store.set(`ns:${ns}`, [], shown ? this.namespaceNames(ns) : []);
+      // `<ns>.<zone>` answers NODATA in a k8s_external zone once the namespace exists.
+      for (const e of this.externals) e.store.set(`ns:${ns}`, [], shown ? e.zones.map((z) => `${ns}.${z}`) : []);
     }
     this.dirtyNamespaces.clear();
     if (this.published || this.toBuild !== null) {
@@ -349,7 +364,7 @@ export class ClusterState implements ClusterSink {
     for (const k of this.dirtyPods) this.applyPod(k);
     this.dirtyPods.clear();
     if (this.apexDirty) this.applyApex();
-    const rewritten = this.store.flush();
+    const rewritten = this.flushStores();
     if (this.published && rewritten >= BIG_FLUSH_NAMES) this.opts.collect?.(true);
     if (this.isSynced) this.published = true;
     if (this.triggers.length > 0) this.measure();
@@ -366,7 +381,7 @@ export class ClusterState implements ClusterSink {
     for (let at = 0; at < keys.length; at += FIRST_SYNC_CHUNK) {
       const end = Math.min(keys.length, at + FIRST_SYNC_CHUNK);
       for (let i = at; i < end; i++) this.applyService(keys[i]!);
-      this.store.flush();
+      this.flushStores();
       this.opts.collect?.(false);
       if (at === 0 && end < keys.length) this.store.reserve(Math.ceil((this.store.size / end) * (keys.length - end)));
     }
@@ -426,6 +441,7 @@ export class ClusterState implements ClusterSink {
       || (this.opts.ignoreEmptyService && svc.type !== 'ExternalName' && !svc.headless && !hasReadyEndpoint(slices));
     if (hidden) {
       this.store.remove(`svc:${k}`);
+      for (const e of this.externals) e.store.remove(`svc:${k}`);
       if (wasDns) this.apexDirty = true;
       return;
     }
@@ -433,9 +449,41 @@ export class ClusterState implements ClusterSink {
     // (the objects are replaced, never changed, on an update), instead of keeping them.
     const records = (): RR[] => this.serviceRecords(svc, slices);
     this.store.set(`svc:${k}`, records(), [], records);
+    for (const e of this.externals) {
+      const external = (): RR[] => this.externalRecords(e, svc, slices);
+      e.store.set(`svc:${k}`, external(), [], external);
+    }
     const isDns = this.isDnsService(svc, slices);
     if (isDns) this.dnsServices.add(k);
-    if (isDns !== wasDns) this.apexDirty = true;
+    // The apex of a k8s_external zone names this server's external addresses.
+    if (isDns !== wasDns || (isDns && this.externals.length > 0)) this.apexDirty = true;
+  }
+
+  /** A Service's records in a k8s_external zone, in each of its forward zones. */
+  private externalRecords(e: ExternalZone, svc: ServiceInfo, slices: EndpointSliceInfo[]): RR[] {
+    const out: RR[] = [];
+    for (const [i, zone] of e.zones.entries()) {
+      const rrs = externalRecords(svc, slices, {
+        zone, ttl: e.ttl, serviceTtl: this.opts.ttl, headless: e.headless, endpointPodNames: this.opts.endpointPodNames,
+        // PTRs point into the first zone only (one name per address), as for the cluster zone.
+        inReverseZone: (name) => i === 0 && e.reverseZones.some((z) => isSubdomain(name, z)),
+      });
+      for (const rr of rrs) out.push(rr);
+    }
+    return out;
+  }
+
+  /** Writes every store's pending changes (the cluster's, then each k8s_external zone's). */
+  private flushStores(): number {
+    const rewritten = this.store.flush();
+    for (const e of this.externals) e.store.flush();
+    return rewritten;
+  }
+
+  /** The first sync is in the table(s): k8s_external zones may answer, and the owner is told. */
+  private complete(): void {
+    for (const e of this.externals) e.ready();
+    this.onSynced();
   }
 
   /** Has the Service an endpoint on this host (so it is this server's own, see applyApex)? */
@@ -501,6 +549,11 @@ export class ClusterState implements ClusterSink {
     const first = this.opts.zones[0];
     for (const zone of this.opts.reverseZones) records.push({ name: zone, type: 'NS', ttl, data: first ? `ns.dns.${first}` : `ns.dns.${zone}` });
     this.store.set('apex', records, names);
+    const ownExternal = [...new Set(own.flatMap((svc) => svc.externalAddresses.filter((a) => isIP(a) !== 0)))];
+    for (const e of this.externals) {
+      const apex = externalApex([...e.zones, ...e.reverseZones], e.apex, e.ttl, ownExternal);
+      e.store.set('apex', apex.records, apex.names);
+    }
   }
 }
 

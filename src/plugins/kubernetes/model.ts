@@ -19,7 +19,15 @@ export interface ServiceInfo {
   externalName: string;
   ports: ServicePort[];
   publishNotReadyAddresses: boolean;
+  /**
+   * spec.externalIPs, then each status.loadBalancer.ingress entry's ip, or its hostname when it
+   * has none (as CoreDNS's object.Service keeps them): what k8s_external serves. Most Services
+   * have none and share one empty array.
+   */
+  externalAddresses: readonly string[];
 }
+
+const NO_ADDRESSES: readonly string[] = Object.freeze([]);
 
 export interface EndpointInfo {
   addresses: string[];
@@ -81,7 +89,17 @@ export function trimService(o: Json): ServiceInfo {
     externalName: str(spec.externalName),
     ports: portsOf(spec.ports),
     publishNotReadyAddresses: spec.publishNotReadyAddresses === true,
+    externalAddresses: externalAddressesOf(spec, obj(o.status)),
   };
+}
+
+function externalAddressesOf(spec: Json, status: Json): readonly string[] {
+  const out = arr(spec.externalIPs).map(String).filter((a) => a !== '');
+  for (const lb of arr(obj(status.loadBalancer).ingress)) {
+    const a = str(lb.ip) || str(lb.hostname);
+    if (a !== '') out.push(a);
+  }
+  return out.length === 0 ? NO_ADDRESSES : out;
 }
 
 /** Keeps what DNS needs of a discovery.k8s.io/v1 EndpointSlice. */

@@ -104,7 +104,7 @@ export function serviceRecords(svc: ServiceInfo, slices: EndpointSliceInfo[], op
 }
 
 /** The same target and port twice (an address in two slices, a dual-stack ClusterIP) is one SRV record. */
-function dedupeSrv(rrs: RR[]): RR[] {
+export function dedupeSrv(rrs: RR[]): RR[] {
   const seen = new Set<string>();
   return rrs.filter((rr) => {
     if (rr.type !== 'SRV') return true;
@@ -122,7 +122,7 @@ function dedupeSrv(rrs: RR[]): RR[] {
  * candidates before duplicates are folded, as CoreDNS does (a headless Service whose 5 targets
  * hold 6 addresses gets 16, not 20).
  */
-function spreadSrvWeights(rrs: RR[]): RR[] {
+export function spreadSrvWeights(rrs: RR[]): RR[] {
   const count = new Map<string, number>();
   for (const rr of rrs) if (rr.type === 'SRV') count.set(rr.name, (count.get(rr.name) ?? 0) + 1);
   for (const rr of rrs) {

@@ -14,6 +14,7 @@ import { RecordStore, defaultSoa } from '../../table/record-store.ts';
 import { type ApiConnection, IN_CLUSTER_DIR, KubeconfigError, endpointConnection, inClusterConnection, kubeconfigConnection } from './api-connection.ts';
 import { ApiSource, WATCHED_API_PATHS } from './api-source.ts';
 import { collectGarbage } from '../../server/primary-heap.ts';
+import { takeExternalZone } from './external-zone.ts';
 import { ClusterState, type PodMode } from './cluster-state.ts';
 import { LabelSelectorError, type LabelSelector, parseLabelSelector } from './label-selector.ts';
 import { ManifestError, ManifestSource, loadManifests } from './manifests.ts';
@@ -153,6 +154,9 @@ export const kubernetes: PluginDefinition = {
       log(`[INFO] plugin/kubernetes: serving ${c.services} services, ${c.slices} endpointslices, ${c.namespaces} namespaces, ${c.pods} pods; table ${t.names} names, ${t.bytes} bytes`);
     });
     writer.onWant = (name) => state.want(name);
+    // k8s_external, set up just before this in the same server, is served from this state.
+    const external = takeExternalZone(ctx.block.key);
+    if (external !== null) state.addExternal(external);
 
     let source: { stop(): Promise<void> | void } | null = null;
     const config: KubernetesConfig = { tableId: id, zones, fallthrough: o.fallthrough, pods: o.pods, podZones: forward, ttl: o.ttl };
