@@ -129,6 +129,9 @@ export class RecordStore {
    */
   private readonly dependents = new Map<string, string | string[]>();
   private readonly dirty = new Set<string>();
+  private readonly authorityNs: boolean;
+  /** Each zone's apex NS set, made once per flush (authorityNs). */
+  private readonly apexNs = new Map<string, RR[]>();
   /**
    * Names whose count of live names below changed but not their answers (a name added under an
    * existing parent): only their table tag is rewritten. Re-encoding them left an entry of dead
@@ -139,7 +142,7 @@ export class RecordStore {
   private readonly zoneSuffixes: Array<[string, string]>;
   /** encode()'s variant list and answer variant, reused (encoding is synchronous and not nested). */
   private readonly variants: VariantSpec[] = [];
-  private readonly answerSpec: VariantSpec = { qtype: 0, answer: NO_RECORDS, additional: NO_RECORDS };
+  private readonly answerSpec: VariantSpec = { qtype: 0, answer: NO_RECORDS, additional: NO_RECORDS, authority: NO_RECORDS };
   /** Owners' records made again for this flush (by regenerate), dropped when it ends. */
   private readonly regenerated = new Map<string, Map<string, RR[]>>();
   /** Where a flush of a served table puts its encoded entries before the batch stores them. */
@@ -147,7 +150,13 @@ export class RecordStore {
   /** Owners set() since the last flush whose records release() drops (not every owner: O(change)). */
   private readonly keptSinceFlush: OwnerState[] = [];
 
-  constructor(writer: TableWriter, zoneSoas: RR[]) {
+  /**
+   * `authorityNs`: positive answers carry the zone's apex NS records in the authority section,
+   * as CoreDNS's *file* plugin gives them. Only for a source that rewrites every name when the
+   * apex NS set changes (a zone file reload does): names are not re-encoded for it otherwise.
+   */
+  constructor(writer: TableWriter, zoneSoas: RR[], opts: { authorityNs?: boolean } = {}) {
+    this.authorityNs = opts.authorityNs === true;
     this.writer = writer;
     this.zones = new Map(zoneSoas.map((soa) => [canonicalName(soa.name), { ...soa, name: canonicalName(soa.name) }]));
     this.zoneSuffixes = [...this.zones.keys()].sort((a, b) => b.length - a.length).map((z) => [z, `.${z}`]);
@@ -332,6 +341,7 @@ export class RecordStore {
 
   /** After a flush: records that can be made again are not kept. */
   private release(): void {
+    this.apexNs.clear();
     this.regenerated.clear();
     for (const o of this.keptSinceFlush) o.grouped = null;
     this.keptSinceFlush.length = 0;
@@ -391,6 +401,7 @@ export class RecordStore {
         spec.qtype = typeFromName(type)!;
         spec.answer = set;
         spec.additional = this.additionalFor(type, set);
+        spec.authority = this.authorityFor(zone, name, type);
         variants.push(spec);
       }
       variants.push(NODATA_SPEC);
@@ -402,16 +413,24 @@ export class RecordStore {
     const cname = types.get('CNAME');
     if (cname) {
       for (const qtype of ['A', 'AAAA', 'TXT', 'SRV', 'MX', 'PTR']) {
-        variants.push({ qtype: typeFromName(qtype)!, answer: this.chase(cname, qtype) });
+        variants.push({ qtype: typeFromName(qtype)!, answer: this.chase(cname, qtype), authority: this.authorityFor(zone, name, 'CNAME') });
       }
-      variants.push({ qtype: QTYPE.CNAME, answer: cname });
-      variants.push({ qtype: QTYPE_DEFAULT, answer: cname });
+      variants.push({ qtype: QTYPE.CNAME, answer: cname, authority: this.authorityFor(zone, name, 'CNAME') });
+      variants.push({ qtype: QTYPE_DEFAULT, answer: cname, authority: this.authorityFor(zone, name, 'CNAME') });
     } else {
-      for (const [type, set] of types) variants.push({ qtype: typeFromName(type)!, answer: set, additional: this.additionalFor(type, set) });
+      for (const [type, set] of types) variants.push({ qtype: typeFromName(type)!, answer: set, additional: this.additionalFor(type, set), authority: this.authorityFor(zone, name, type) });
       variants.push(NODATA_SPEC);
     }
     // A view of scratch space: write() stores it at once, writeAll() copies what it holds.
     return encodeEntryView(name, variants, name === zone ? soa : undefined);
+  }
+
+  /** With authorityNs, the zone's apex NS set for a positive answer (none for the apex's own NS). */
+  private authorityFor(zone: string, name: string, type: string): RR[] {
+    if (!this.authorityNs || (name === zone && type === 'NS')) return NO_RECORDS;
+    let ns = this.apexNs.get(zone);
+    if (ns === undefined) this.apexNs.set(zone, (ns = this.typesAt(zone).get('NS') ?? NO_RECORDS));
+    return ns;
   }
 
   /** Every record at this name, all owners together, by type. */
