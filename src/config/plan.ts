@@ -79,6 +79,7 @@ export function buildPlan(corefile: Corefile, opts: PlanOptions): Plan {
         if (instance.primary) server.primaries.push({ name: def.name, part: instance.primary });
         if (instance.bindAddresses) server.addresses = [...(server.addresses ?? []), ...instance.bindAddresses];
         if (instance.tcpIdleTimeoutMs !== undefined) server.tcpIdleTimeoutMs = instance.tcpIdleTimeoutMs;
+        if (instance.debug) server.debug = true;
         if (instance.tls) server.tls = instance.tls;
       }
       servers.push(server);

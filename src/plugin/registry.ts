@@ -30,6 +30,7 @@ import { tls } from '../plugins/tls/setup.ts';
 import { whoami } from '../plugins/whoami/setup.ts';
 import { k8sExternal } from '../plugins/k8s_external/setup.ts';
 import { file } from '../plugins/file/setup.ts';
+import { debug } from '../plugins/debug/setup.ts';
 
 /** CoreDNS's directive order (plugin.cfg), with the external `records` where `file` sits. */
 export const DIRECTIVE_ORDER = [
@@ -41,7 +42,7 @@ export const DIRECTIVE_ORDER = [
   'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
 ];
 
-const PLUGINS: PluginDefinition[] = [acl, any, bind, bufsize, cache, chaos, errors, file, forward, header, health, hosts, k8sExternal, kubernetes, loadbalance, local, log, loop, minimal, nsid, prometheus, ready, records, reload, rewrite, template, timeouts, tls, whoami];
+const PLUGINS: PluginDefinition[] = [acl, any, bind, bufsize, cache, chaos, debug, errors, file, forward, header, health, hosts, k8sExternal, kubernetes, loadbalance, local, log, loop, minimal, nsid, prometheus, ready, records, reload, rewrite, template, timeouts, tls, whoami];
 
 export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
 

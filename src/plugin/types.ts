@@ -87,6 +87,8 @@ export interface PluginInstance {
   primary?: PrimaryPart;
   /** `bind`: addresses this server block listens on. */
   bindAddresses?: string[];
+  /** `debug`: log this block's plugin failures with their stack and the query. */
+  debug?: boolean;
   /** `timeouts`: idle timeout for this block's TCP connections. */
   tcpIdleTimeoutMs?: number;
   /** `tls`: certificate and client authentication of this block's tls:// or https:// listener. */

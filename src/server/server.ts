@@ -52,7 +52,7 @@ export function workerConfigOf(plan: Plan, o: Pick<WorkerConfig, 'tcp' | 'testHo
   const tables: Record<string, SharedArrayBuffer> = {};
   for (const [id, t] of plan.tables) tables[id] = t.buffer;
   return {
-    servers: plan.servers.map(({ key, zones, port, plugins }) => ({ key, zones, port, plugins })),
+    servers: plan.servers.map(({ key, zones, port, plugins, debug }) => ({ key, zones, port, plugins, debug })),
     listeners: plan.listeners,
     tables,
     tcp: o.tcp,

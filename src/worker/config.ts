@@ -30,6 +30,8 @@ export interface WorkerServerConfig {
   zones: string[];
   port: number;
   plugins: WorkerPluginConfig[];
+  /** `debug` in the block: plugin failures are logged with their stack. */
+  debug?: boolean;
 }
 
 export interface WorkerListenerConfig {

@@ -3,7 +3,7 @@
 // answers that come from plugins' precomputed data; a plugin that must wait (forward) defers
 // the query to a PendingQuery and the packet's turn ends there.
 import type dgram from 'node:dgram';
-import { QCLASS, QTYPE, RCODE } from '../dns/constants.ts';
+import { QCLASS, QTYPE, RCODE, typeName } from '../dns/constants.ts';
 import { PARSE_DROP, PARSE_OK, Query, parseQuery } from '../dns/query.ts';
 import { ResponseWriter } from '../dns/response.ts';
 import {
@@ -29,6 +29,8 @@ export class ServerRuntime {
   readonly chain: ChainLink[] = [];
   readonly observers: Array<NonNullable<Handler['observe']>> = [];
   readonly handlers: Handler[] = [];
+  /** `debug`: a plugin's failure is logged with its stack and the query. */
+  debug = false;
   constructor(index: number) {
     this.index = index;
   }
@@ -59,6 +61,8 @@ export class ListenerRoute {
 }
 
 const CRASH_NAME = 'crash.kdns.test.';
+/** With testHooks: CH TXT for this name fails the first plugin of the chain as if it threw. */
+const PANIC_NAME = 'panic.kdns.test.';
 
 /**
  * The plugin that wrote the response (chain link `link` answered): as in CoreDNS, none when the
@@ -116,6 +120,8 @@ export class WorkerRuntime implements PendingHost {
   private readonly testHooks: boolean;
   /** Counts plugin exceptions as coredns_panics_total (CoreDNS recovers and counts panics). */
   private panics: MetricsWriter | null = null;
+  /** The worker's log (batched to the primary's stdout). */
+  private log: ((line: string) => void) | null = null;
   /** This worker's metrics slots (kdns_worker_queries_total is counted here). */
   private counts: Float64Array = new Float64Array(QUERIES_SLOT + 1);
   private lastServer: ServerRuntime | null = null;
@@ -132,9 +138,11 @@ export class WorkerRuntime implements PendingHost {
   static async create(config: WorkerConfig, envBase: Omit<WorkerEnv, 'server' | 'table'>, tables: (id: string) => TableReader): Promise<WorkerRuntime> {
     const rt = new WorkerRuntime(config.testHooks);
     rt.panics = envBase.metrics;
+    rt.log = envBase.log;
     if (envBase.metrics) rt.counts = envBase.metrics.slots;
     for (const s of config.servers) {
       const server = new ServerRuntime(rt.servers.length);
+      server.debug = s.debug === true;
       const env: WorkerEnv = { ...envBase, table: tables, server: { zones: s.zones, port: s.port, key: s.key } };
       for (const p of s.plugins) {
         const mod = (await import(p.module)) as { default: HandlerFactory };
@@ -190,7 +198,9 @@ export class WorkerRuntime implements PendingHost {
     run.server = server;
     run.mask = 0;
     run.q = q;
-    const rcode = this.runChain(server, 0, q, w, r);
+    const rcode = this.testHooks && q.qclass === QCLASS.CH && q.qtype === QTYPE.TXT && q.nameText() === PANIC_NAME
+      ? this.linkFailed(server, (run.link = 0), q, w, r, new Error('test hook: plugin failure requested'))
+      : this.runChain(server, 0, q, w, r);
     if (rcode === ASYNC || rcode === DROP) return 0;
     this.lastServer = server;
     r.plugin = answeredBy(server, run.link, r);
@@ -210,9 +220,7 @@ export class WorkerRuntime implements PendingHost {
       try {
         rcode = link.serve(q, w, r);
       } catch (err) {
-        // A plugin bug fails this query, not the worker.
-        this.panics?.inc(PANICS_SLOT);
-        rcode = this.failed(q, w, r, `plugin/${link.name}: ${(err as Error).message}`);
+        rcode = this.linkFailed(server, i, q, w, r, err);
       }
       if (rcode === NEXT_POST) {
         run.mask |= 1 << i;
@@ -223,6 +231,17 @@ export class WorkerRuntime implements PendingHost {
     }
     if (rcode === NEXT) rcode = this.failed(q, w, r, 'no next plugin found');
     return rcode;
+  }
+
+  /** A plugin threw: this query fails (SERVFAIL), not the worker; counted, and with `debug` logged. */
+  private linkFailed(server: ServerRuntime, i: number, q: Query, w: ResponseWriter, r: RequestState, err: unknown): number {
+    const name = server.chain[i]!.name;
+    this.panics?.inc(PANICS_SLOT);
+    if (server.debug) {
+      const stack = err instanceof Error ? err.stack ?? err.message : String(err);
+      this.log?.(`[DEBUG] plugin/${name}: failed on ${q.nameText()} ${typeName(q.qtype)} from ${q.remoteAddress}: ${stack}`);
+    }
+    return this.failed(q, w, r, `plugin/${name}: ${(err as Error).message}`);
   }
 
   private failed(q: Query, w: ResponseWriter, r: RequestState, error: string): number {
