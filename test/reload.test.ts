@@ -126,16 +126,17 @@ test('an invalid edit keeps the old configuration and names file:line; an import
   writeFileSync(imported, 'records {\n    www 60 IN A 10.0.1.1\n}\n');
   const original = `example.org:${port} {\n    bind 127.0.0.1\n    reload 2s 1s\n    import ${imported}\n}\n`;
   const srv = await startServer(original, { port });
+  // Stopped in `finally` too: a failed assertion must not leave it sending (the file would hang).
+  const stream = new QueryStream(port, 'www.example.org');
   try {
     const file = corefileOf(srv);
-    const stream = new QueryStream(port, 'www.example.org');
     stream.start(300);
     const errors = (): string[] => srv.stdout().match(/^\[ERROR\].*$/gm) ?? [];
 
     // A directive that does not exist: one line with file:line:column and the hint.
     edit(srv, (t) => t.replace('    reload 2s 1s\n', '    reload 2s 1s\n    frobnicate\n'));
     await waitForCount(srv, /^\[ERROR\] plugin\/reload: /, 1);
-    assert.match(errors()[0]!, new RegExp(`^\\[ERROR\\] plugin/reload: Corefile changed but reload failed: ${re(file)}:4:5: unknown directive 'frobnicate' \\(hint: available plugins: [a-z_, ]+\\); still serving the previous configuration$`));
+    assert.match(errors()[0]!, new RegExp(`^\\[ERROR\\] plugin/reload: Corefile changed but reload failed: ${re(file)}:4:5: unknown directive 'frobnicate' \\(hint: available plugins: [a-z0-9_, ]+\\); still serving the previous configuration$`));
 
     // A port another process holds: the line points at the server block that wants it.
     edit(srv, (t) => t.replace('    frobnicate\n', '') + `example.net:${busy} {\n    bind 127.0.0.1\n    whoami\n}\n`);
@@ -161,6 +162,7 @@ test('an invalid edit keeps the old configuration and names file:line; an import
     assert.equal(await srv.stop('SIGTERM'), 0);
     assert.equal(srv.stderr(), '');
   } finally {
+    await stream.stop();
     holder.close();
     await srv.stop('SIGKILL');
   }

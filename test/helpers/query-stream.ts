@@ -65,11 +65,11 @@ export class QueryStream {
     this.log.push(what);
   }
 
-  /** Stops sending and waits for the last answers (or their timeouts). */
+  /** Stops sending and waits for the last answers (or their timeouts). Safe to call twice. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     while (this.pending.size > 0) await new Promise((r) => setTimeout(r, 20));
-    for (const s of this.sockets) s.close();
+    for (const s of this.sockets.splice(0)) s.close();
   }
 }
 
