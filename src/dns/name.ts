@@ -118,6 +118,11 @@ export function wireToName(wire: Uint8Array, start = 0): string {
 }
 
 /** True when `name` equals `zone` or lies below it (both canonical). */
+/** A reverse zone (in-addr.arpa. or ip6.arpa., or narrower): its names are PTR names. */
+export function isReverseZone(zone: string): boolean {
+  return isSubdomain(zone, 'in-addr.arpa.') || isSubdomain(zone, 'ip6.arpa.');
+}
+
 export function isSubdomain(name: string, zone: string): boolean {
   if (zone === '.') return true;
   return name === zone || name.endsWith('.' + zone);

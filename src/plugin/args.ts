@@ -18,6 +18,17 @@ export function maxArgs(d: Directive, n: number, usage: string): void {
   if (d.args.length > n) fail(d.args[n]!, `too many arguments for ${d.name.text}`, `usage: ${usage}`);
 }
 
+/**
+ * A block option's arguments (no block of its own), between `min` and `max` of them, else a
+ * config error with `usage` as the hint.
+ */
+export function optionArgs(x: Directive, min: number, max: number, usage: string): Token[] {
+  noBlock(x);
+  if (x.args.length < min) fail(x.name, `${x.name.text} needs ${min === max ? min : `at least ${min}`} argument${min === 1 ? '' : 's'}`, `usage: ${usage}`);
+  if (x.args.length > max) fail(x.args[max]!, `too many arguments for ${x.name.text}`, `usage: ${usage}`);
+  return x.args;
+}
+
 export function parseIntArg(t: Token, min: number, max: number): number {
   if (!/^-?\d+$/.test(t.text)) fail(t, `expected a whole number, got '${t.text}'`);
   const n = Number(t.text);

@@ -34,6 +34,14 @@ export class ZoneMatcher {
   }
 }
 
+/**
+ * A plugin's `fallthrough [ZONES...]`: null when it has none, else a matcher for the zones
+ * listed, or for `all` when it lists none.
+ */
+export function fallthroughMatcher(listed: string[] | null, all: string[]): ZoneMatcher | null {
+  return listed === null ? null : new ZoneMatcher(listed.length > 0 ? listed : all);
+}
+
 function isLabelStart(q: Query, at: number): boolean {
   if (at === q.nameLen - 1) return true; // the root label
   for (let i = 0; i < q.labelCount; i++) if (q.labelStarts[i] === at) return true;

@@ -7,7 +7,7 @@ import type { Directive, Token } from '../../corefile/index.ts';
 import { parseServerKey } from '../../config/address.ts';
 import { RCODE } from '../../dns/constants.ts';
 import { canonicalName, nameToWire } from '../../dns/name.ts';
-import { eachOption, fail, noBlock, parseDuration, parseIntArg } from '../../plugin/args.ts';
+import { eachOption, fail, optionArgs, parseDuration, parseIntArg } from '../../plugin/args.ts';
 import type { PluginDefinition, PluginInstance } from '../../plugin/types.ts';
 import { TIME_BUCKETS, metrics } from '../../metrics/index.ts';
 import { CONN_PROTOS, DEFAULTS, type ForwardConfig, type ForwardMetricSlots, PROXY_RCODES, type Policy, type TlsFiles, healthBuffer } from './config.ts';
@@ -122,37 +122,31 @@ function readOptions(d: Directive): Options {
     tls: { cert: null, key: null, ca: null, servername: null }, policy: 'random', healthCheckMs: DEFAULTS.healthCheckMs,
     hcRecursion: true, hcDomain: '.', maxConcurrent: 0, next: [], failfast: false,
   };
-  const args = (x: Directive, min: number, max: number, usage: string): Token[] => {
-    noBlock(x);
-    if (x.args.length < min) fail(x.name, `${x.name.text} needs ${min === max ? min : `at least ${min}`} argument${min === 1 ? '' : 's'}`, `usage: ${usage}`);
-    if (x.args.length > max) fail(x.args[max]!, `too many arguments for ${x.name.text}`, `usage: ${usage}`);
-    return x.args;
-  };
   const duration = (t: Token, what: string): number => {
     if (t.text.startsWith('-')) fail(t, `${what} can't be negative: ${t.text}`);
     return parseDuration(t);
   };
   eachOption(d, {
     except(x) {
-      for (const t of args(x, 1, Infinity, 'except IGNORED_NAMES...')) o.except.push(...parseServerKey(t, 53).map((a) => a.zone));
+      for (const t of optionArgs(x, 1, Infinity, 'except IGNORED_NAMES...')) o.except.push(...parseServerKey(t, 53).map((a) => a.zone));
     },
     force_tcp(x) {
-      args(x, 0, 0, 'force_tcp');
+      optionArgs(x, 0, 0, 'force_tcp');
       o.forceTcp = true;
     },
     prefer_udp(x) {
-      args(x, 0, 0, 'prefer_udp');
+      optionArgs(x, 0, 0, 'prefer_udp');
       o.preferUdp = true;
     },
     expire(x) {
-      o.expireMs = duration(args(x, 1, 1, 'expire DURATION')[0]!, 'expire');
+      o.expireMs = duration(optionArgs(x, 1, 1, 'expire DURATION')[0]!, 'expire');
     },
     max_fails(x) {
-      o.maxFails = parseIntArg(args(x, 1, 1, 'max_fails N')[0]!, 0, 2 ** 31 - 1);
+      o.maxFails = parseIntArg(optionArgs(x, 1, 1, 'max_fails N')[0]!, 0, 2 ** 31 - 1);
     },
     tls(x) {
       // CoreDNS: none (system CAs), CA, CERT KEY, or CERT KEY CA.
-      const a = args(x, 0, 3, 'tls [CERT KEY] [CA]');
+      const a = optionArgs(x, 0, 3, 'tls [CERT KEY] [CA]');
       const read = (t: Token): string => {
         try {
           return readFileSync(t.text, 'utf8');
@@ -169,15 +163,15 @@ function readOptions(d: Directive): Options {
       if (a.length === 3) o.tls.ca = read(a[2]!);
     },
     tls_servername(x) {
-      o.tls = { ...o.tls, servername: args(x, 1, 1, 'tls_servername NAME')[0]!.text };
+      o.tls = { ...o.tls, servername: optionArgs(x, 1, 1, 'tls_servername NAME')[0]!.text };
     },
     policy(x) {
-      const t = args(x, 1, 1, 'policy random|round_robin|sequential')[0]!;
+      const t = optionArgs(x, 1, 1, 'policy random|round_robin|sequential')[0]!;
       if (t.text !== 'random' && t.text !== 'round_robin' && t.text !== 'sequential') fail(t, `unknown policy '${t.text}'`, 'use random, round_robin or sequential');
       o.policy = t.text;
     },
     health_check(x) {
-      const a = args(x, 1, 4, 'health_check DURATION [no_rec] [domain NAME]');
+      const a = optionArgs(x, 1, 4, 'health_check DURATION [no_rec] [domain NAME]');
       o.healthCheckMs = Math.max(MIN_HEALTH_CHECK_MS, duration(a[0]!, 'health_check'));
       for (let i = 1; i < a.length; i++) {
         const t = a[i]!;
@@ -195,17 +189,17 @@ function readOptions(d: Directive): Options {
       }
     },
     max_concurrent(x) {
-      o.maxConcurrent = parseIntArg(args(x, 1, 1, 'max_concurrent N')[0]!, 0, 2 ** 31 - 1);
+      o.maxConcurrent = parseIntArg(optionArgs(x, 1, 1, 'max_concurrent N')[0]!, 0, 2 ** 31 - 1);
     },
     next(x) {
-      for (const t of args(x, 1, Infinity, 'next RCODE...')) {
+      for (const t of optionArgs(x, 1, Infinity, 'next RCODE...')) {
         const code = RCODES[t.text.toUpperCase()];
         if (code === undefined) fail(t, `${t.text} is not a valid rcode`, `use ${Object.keys(RCODES).join(', ')}`);
         if (!o.next.includes(code)) o.next.push(code);
       }
     },
     failfast_all_unhealthy_upstreams(x) {
-      args(x, 0, 0, 'failfast_all_unhealthy_upstreams');
+      optionArgs(x, 0, 0, 'failfast_all_unhealthy_upstreams');
       o.failfast = true;
     },
   });

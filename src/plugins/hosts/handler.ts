@@ -16,13 +16,13 @@ import { V_FLAG_AA } from '../../table/layout.ts';
 import {
   type TableReader, variantAn, variantAr, variantData, variantFlags, variantLen, variantNs, variantRcode,
 } from '../../table/reader.ts';
-import { ZoneMatcher } from '../../table/zone-match.ts';
+import { ZoneMatcher, fallthroughMatcher } from '../../table/zone-match.ts';
 import type { HostsConfig } from './setup.ts';
 
 export default function create(config: HostsConfig, env: WorkerEnv): Handler {
   const zones = new ZoneMatcher(config.zones);
   const table = env.table(config.tableId);
-  const fallthrough = config.fallthrough === null ? null : new ZoneMatcher(config.fallthrough.length ? config.fallthrough : ['.']);
+  const fallthrough = fallthroughMatcher(config.fallthrough, ['.']);
   const unsupported = config.fallthroughUnsupported;
   // `*.` + the query name without its first label, built here for the wildcard lookup.
   const wild = new Uint8Array(MAX_NAME_WIRE + 2);

@@ -3,13 +3,13 @@
 import { QCLASS, RCODE } from '../../dns/constants.ts';
 import { NEXT, type Handler, type WorkerEnv } from '../../plugin/types.ts';
 import { answerEntry } from '../../table/answer.ts';
-import { ZoneMatcher } from '../../table/zone-match.ts';
+import { ZoneMatcher, fallthroughMatcher } from '../../table/zone-match.ts';
 import type { K8sExternalConfig } from './setup.ts';
 
 export default function create(config: K8sExternalConfig, env: WorkerEnv): Handler {
   const zones = new ZoneMatcher(config.zones);
   const table = env.table(config.tableId);
-  const fallthrough = config.fallthrough === null ? null : new ZoneMatcher(config.fallthrough.length ? config.fallthrough : config.zones);
+  const fallthrough = fallthroughMatcher(config.fallthrough, config.zones);
   return {
     serve(q, w) {
       if (q.qclass !== QCLASS.IN && q.qclass !== QCLASS.ANY) return NEXT;

@@ -5,9 +5,8 @@
 //
 //   k8s_external [ZONE...] { apex APEX; ttl TTL; headless; fallthrough [ZONES...] }
 import type { PluginDefinition } from '../../plugin/types.ts';
-import { eachOption, fail, noBlock, parseIntArg, zonesArg } from '../../plugin/args.ts';
-import type { Directive, Token } from '../../corefile/index.ts';
-import { canonicalName, isSubdomain } from '../../dns/name.ts';
+import { eachOption, fail, optionArgs, parseIntArg, zonesArg } from '../../plugin/args.ts';
+import { canonicalName, isReverseZone } from '../../dns/name.ts';
 import { RecordStore } from '../../table/record-store.ts';
 import { offerExternalZone } from '../kubernetes/external-zone.ts';
 import { externalSoa } from './records.ts';
@@ -22,8 +21,6 @@ export interface K8sExternalConfig {
   fallthrough: string[] | null;
 }
 
-const isReverse = (z: string): boolean => isSubdomain(z, 'in-addr.arpa.') || isSubdomain(z, 'ip6.arpa.');
-
 export const k8sExternal: PluginDefinition = {
   name: 'k8s_external',
   summary: 'external IPs and load balancer addresses of Kubernetes Services under an outside zone (needs kubernetes)',
@@ -33,40 +30,34 @@ export const k8sExternal: PluginDefinition = {
       fail(d.name, 'k8s_external serves the kubernetes plugin\'s Services and there is none in this server block', 'add a kubernetes block to the same server block');
     }
     const zones = zonesArg(d.args, ctx.block.zones);
-    const forward = zones.filter((z) => !isReverse(z));
+    const forward = zones.filter((z) => !isReverseZone(z));
     if (forward.length === 0) fail(d.args[0] ?? d.name, 'k8s_external needs a zone that is not a reverse zone', 'e.g. k8s_external example.org');
     let ttl = DEFAULT_TTL;
     let apex = DEFAULT_APEX;
     let headless = false;
     let fallthrough: string[] | null = null;
-    const args = (x: Directive, min: number, max: number, usage: string): Token[] => {
-      noBlock(x);
-      if (x.args.length < min) fail(x.name, `${x.name.text} needs ${min === max ? min : `at least ${min}`} argument${min === 1 ? '' : 's'}`, `usage: ${usage}`);
-      if (x.args.length > max) fail(x.args[max]!, `too many arguments for ${x.name.text}`, `usage: ${usage}`);
-      return x.args;
-    };
     eachOption(d, {
       ttl(x) {
-        ttl = parseIntArg(args(x, 1, 1, 'ttl SECONDS')[0]!, 0, 3600);
+        ttl = parseIntArg(optionArgs(x, 1, 1, 'ttl SECONDS')[0]!, 0, 3600);
       },
       apex(x) {
-        const [t] = args(x, 1, 1, 'apex LABEL');
+        const [t] = optionArgs(x, 1, 1, 'apex LABEL');
         if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(t!.text)) fail(t!, `'${t!.text}' is not a DNS label`, 'use one label, e.g. apex dns');
         apex = t!.text.toLowerCase();
       },
       headless(x) {
-        args(x, 0, 0, 'headless');
+        optionArgs(x, 0, 0, 'headless');
         headless = true;
       },
       fallthrough(x) {
-        fallthrough = args(x, 0, Infinity, 'fallthrough [ZONES...]').map((t) => canonicalName(t.text));
+        fallthrough = optionArgs(x, 0, Infinity, 'fallthrough [ZONES...]').map((t) => canonicalName(t.text));
       },
     });
     const { id, writer } = ctx.createTable();
     const serial = Math.floor(Date.now() / 1000);
     const store = new RecordStore(writer, zones.map((z) => externalSoa(z, apex, ttl, serial)));
     offerExternalZone(ctx.block.key, {
-      store, zones: forward, reverseZones: zones.filter(isReverse), ttl, headless, apex,
+      store, zones: forward, reverseZones: zones.filter(isReverseZone), ttl, headless, apex,
       ready: () => writer.setReady(true),
     });
     const config: K8sExternalConfig = { tableId: id, zones, fallthrough };

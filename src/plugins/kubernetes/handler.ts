@@ -11,7 +11,7 @@ import { type Query, isLabelAt } from '../../dns/query.ts';
 import type { ResponseWriter } from '../../dns/response.ts';
 import { ASYNC, NEXT, type Handler, type RequestState, type WorkerEnv } from '../../plugin/types.ts';
 import { answerEntry, appendZoneSoa } from '../../table/answer.ts';
-import { ZoneMatcher } from '../../table/zone-match.ts';
+import { ZoneMatcher, fallthroughMatcher } from '../../table/zone-match.ts';
 import type { KubernetesConfig } from './setup.ts';
 import { POD_LABEL, PartialTable } from './partial.ts';
 
@@ -19,7 +19,7 @@ import { POD_LABEL, PartialTable } from './partial.ts';
 export default function create(config: KubernetesConfig, env: WorkerEnv): Handler {
   const zones = new ZoneMatcher(config.zones);
   const table = env.table(config.tableId);
-  const fallthrough = config.fallthrough === null ? null : new ZoneMatcher(config.fallthrough.length ? config.fallthrough : config.zones);
+  const fallthrough = fallthroughMatcher(config.fallthrough, config.zones);
   const podZones = new Set(config.podZones);
   const insecure = config.pods === 'insecure';
   const ttl = config.ttl;

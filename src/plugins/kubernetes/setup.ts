@@ -6,8 +6,8 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import type { Directive, Token } from '../../corefile/index.ts';
-import { canonicalName, isSubdomain } from '../../dns/name.ts';
-import { eachOption, fail, noBlock, parseDuration, parseIntArg, zonesArg } from '../../plugin/args.ts';
+import { canonicalName, isReverseZone } from '../../dns/name.ts';
+import { eachOption, fail, optionArgs, parseDuration, parseIntArg, zonesArg } from '../../plugin/args.ts';
 import type { PluginDefinition, PluginInstance } from '../../plugin/types.ts';
 import { exponentialBuckets, metrics } from '../../metrics/index.ts';
 import { RecordStore, defaultSoa } from '../../table/record-store.ts';
@@ -93,16 +93,14 @@ metrics.onPrometheus((prom, registry) => {
   });
 });
 
-const isReverse = (z: string): boolean => isSubdomain(z, 'in-addr.arpa.') || isSubdomain(z, 'ip6.arpa.');
-
 export const kubernetes: PluginDefinition = {
   name: 'kubernetes',
   summary: 'Services, endpoints and pods of a Kubernetes cluster (API watch or manifest files), DNS spec 1.1.0',
   setup(ctx): PluginInstance {
     const d = ctx.directive;
     const zones = zonesArg(d.args, ctx.block.zones);
-    const forward = zones.filter((z) => !isReverse(z));
-    const reverse = zones.filter(isReverse);
+    const forward = zones.filter((z) => !isReverseZone(z));
+    const reverse = zones.filter(isReverseZone);
     if (forward.length === 0) fail(d.args[0] ?? d.name, 'kubernetes needs a zone that is not a reverse zone', 'e.g. kubernetes cluster.local in-addr.arpa ip6.arpa');
     const o = readOptions(d);
     if (o.manifests && (o.endpoint || o.kubeconfig)) fail(o.manifests.at, 'manifests cannot be combined with endpoint or kubeconfig', 'use one source of cluster state');
@@ -206,14 +204,8 @@ function readOptions(d: Directive): Options {
     pods: 'disabled', endpointPodNames: false, ttl: DEFAULT_TTL, noEndpoints: false, fallthrough: null,
     ignoreEmptyService: false, startupTimeoutMs: DEFAULT_STARTUP_TIMEOUT_MS,
   };
-  const args = (x: Directive, min: number, max: number, usage: string): Token[] => {
-    noBlock(x);
-    if (x.args.length < min) fail(x.name, `${x.name.text} needs ${min === max ? min : `at least ${min}`} argument${min === 1 ? '' : 's'}`, `usage: ${usage}`);
-    if (x.args.length > max) fail(x.args[max]!, `too many arguments for ${x.name.text}`, `usage: ${usage}`);
-    return x.args;
-  };
   const selector = (x: Directive, usage: string): LabelSelector => {
-    const a = args(x, 1, Infinity, usage);
+    const a = optionArgs(x, 1, Infinity, usage);
     try {
       return parseLabelSelector(a.map((t) => t.text).join(' '));
     } catch (err) {
@@ -230,18 +222,18 @@ function readOptions(d: Directive): Options {
     // Limits on client-go's request rate; kdns makes one list and one watch per resource per
     // (re)connect, so there is nothing to throttle. Accepted so existing Corefiles run.
     apiserver_qps(x) {
-      const [t] = args(x, 1, 1, 'apiserver_qps N');
+      const [t] = optionArgs(x, 1, 1, 'apiserver_qps N');
       if (!/^\d+(\.\d+)?$/.test(t!.text)) fail(t!, `expected a number, got '${t!.text}'`);
     },
     apiserver_burst(x) {
-      parseIntArg(args(x, 1, 1, 'apiserver_burst N')[0]!, 0, 2 ** 31 - 1);
+      parseIntArg(optionArgs(x, 1, 1, 'apiserver_burst N')[0]!, 0, 2 ** 31 - 1);
     },
     apiserver_max_inflight(x) {
-      parseIntArg(args(x, 1, 1, 'apiserver_max_inflight N')[0]!, 0, 2 ** 31 - 1);
+      parseIntArg(optionArgs(x, 1, 1, 'apiserver_max_inflight N')[0]!, 0, 2 ** 31 - 1);
     },
     endpoint(x) {
       // CoreDNS takes several but uses only the first.
-      const a = args(x, 1, Infinity, 'endpoint URL');
+      const a = optionArgs(x, 1, Infinity, 'endpoint URL');
       try {
         const u = new URL(a[0]!.text);
         if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
@@ -251,22 +243,22 @@ function readOptions(d: Directive): Options {
       o.endpoint = a[0]!.text;
     },
     tls(x) {
-      const a = args(x, 3, 3, 'tls CERT KEY CACERT');
+      const a = optionArgs(x, 3, 3, 'tls CERT KEY CACERT');
       for (const t of a) readable(t);
       o.tls = { cert: a[0]!.text, key: a[1]!.text, ca: a[2]!.text };
     },
     kubeconfig(x) {
-      const a = args(x, 1, 2, 'kubeconfig FILE [CONTEXT]');
+      const a = optionArgs(x, 1, 2, 'kubeconfig FILE [CONTEXT]');
       readable(a[0]!);
       o.kubeconfig = { file: a[0]!.text, context: a[1]?.text ?? null, at: a[0]! };
     },
     manifests(x) {
-      const a = args(x, 1, 1, 'manifests PATH');
+      const a = optionArgs(x, 1, 1, 'manifests PATH');
       o.manifests = { path: resolve(a[0]!.text), at: a[0]! };
     },
     namespaces(x) {
       if (o.namespaceLabels) fail(x.name, 'namespaces and namespace_labels cannot be used together', 'keep one of them');
-      o.namespaces = args(x, 1, Infinity, 'namespaces NAMESPACE...').map((t) => t.text);
+      o.namespaces = optionArgs(x, 1, Infinity, 'namespaces NAMESPACE...').map((t) => t.text);
     },
     labels(x) {
       o.labels = selector(x, 'labels EXPRESSION');
@@ -276,31 +268,31 @@ function readOptions(d: Directive): Options {
       o.namespaceLabels = selector(x, 'namespace_labels EXPRESSION');
     },
     pods(x) {
-      const [t] = args(x, 1, 1, 'pods disabled|insecure|verified');
+      const [t] = optionArgs(x, 1, 1, 'pods disabled|insecure|verified');
       if (t!.text !== 'disabled' && t!.text !== 'insecure' && t!.text !== 'verified') fail(t!, `unknown pods mode '${t!.text}'`, 'use disabled, insecure or verified');
       o.pods = t!.text;
     },
     endpoint_pod_names(x) {
-      args(x, 0, 0, 'endpoint_pod_names');
+      optionArgs(x, 0, 0, 'endpoint_pod_names');
       o.endpointPodNames = true;
     },
     ttl(x) {
-      o.ttl = parseIntArg(args(x, 1, 1, 'ttl SECONDS')[0]!, 0, 3600);
+      o.ttl = parseIntArg(optionArgs(x, 1, 1, 'ttl SECONDS')[0]!, 0, 3600);
     },
     noendpoints(x) {
-      args(x, 0, 0, 'noendpoints');
+      optionArgs(x, 0, 0, 'noendpoints');
       o.noEndpoints = true;
     },
     fallthrough(x) {
-      o.fallthrough = args(x, 0, Infinity, 'fallthrough [ZONES...]').map((t) => canonicalName(t.text));
+      o.fallthrough = optionArgs(x, 0, Infinity, 'fallthrough [ZONES...]').map((t) => canonicalName(t.text));
     },
     ignore(x) {
-      const [t] = args(x, 1, 1, 'ignore empty_service');
+      const [t] = optionArgs(x, 1, 1, 'ignore empty_service');
       if (t!.text !== 'empty_service') fail(t!, `unknown ignore option '${t!.text}'`, 'the only one is empty_service');
       o.ignoreEmptyService = true;
     },
     startup_timeout(x) {
-      o.startupTimeoutMs = parseDuration(args(x, 1, 1, 'startup_timeout DURATION')[0]!);
+      o.startupTimeoutMs = parseDuration(optionArgs(x, 1, 1, 'startup_timeout DURATION')[0]!);
     },
   });
   return o;

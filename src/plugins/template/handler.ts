@@ -11,7 +11,7 @@ import { parseRRText } from '../../dns/rr-text.ts';
 import { listenerIndex } from '../../plugin/listen-address.ts';
 import { NEXT, type Handler, type WorkerEnv } from '../../plugin/types.ts';
 import { OTHER_TYPE, TYPE_INDEX, TYPES } from '../prometheus/labels.ts';
-import { ZoneMatcher } from '../../table/zone-match.ts';
+import { ZoneMatcher, fallthroughMatcher } from '../../table/zone-match.ts';
 import { type Part, type TemplateData, expand, jsRegex, recordWords } from './text.ts';
 
 export interface TemplateSpec {
@@ -56,7 +56,7 @@ export default function create(config: TemplateConfig, env: WorkerEnv): Handler 
     spec,
     zones: new ZoneMatcher(spec.zones),
     regex: spec.regex.map(jsRegex),
-    fallthrough: spec.fallthrough === null ? null : new ZoneMatcher(spec.fallthrough.length > 0 ? spec.fallthrough : ['.']),
+    fallthrough: fallthroughMatcher(spec.fallthrough, ['.']),
   }));
   /** Counts a match (CoreDNS counts it before the records are made). */
   const count = (t: Compiled, z: number, qclass: number, qtype: number, localAddress: string): void => {
