@@ -562,14 +562,17 @@ export class RecordStore {
       // Counted already when `name` had another owner at `sole`'s last set(): only the rest.
       const d = this.dependents.get(name);
       const counted = d === undefined ? 0 : typeof d === 'string' ? (d === at ? 1 : 0) : d.filter((n) => n === at).length;
-      for (let k = counted; k < wanted; k++) {
-        const now = this.dependents.get(name);
-        if (now === undefined) this.dependents.set(name, at);
-        else if (typeof now === 'string') this.dependents.set(name, [now, at]);
-        else now.push(at);
-      }
+      for (let k = counted; k < wanted; k++) this.addDependent(name, at);
       this.dirty.add(at);
     }
+  }
+
+  /** Counts `name` once more among the names whose answers embed `target`'s data (a multiset). */
+  private addDependent(target: string, name: string): void {
+    const d = this.dependents.get(target);
+    if (d === undefined) this.dependents.set(target, name);
+    else if (typeof d === 'string') this.dependents.set(target, [d, name]);
+    else d.push(name);
   }
 
   /** Marks a name, and every answer that embeds its data, for rebuilding. */
@@ -594,13 +597,11 @@ export class RecordStore {
     // A name's own records (the SRV set at a Service's name): touch() rebuilds it anyway.
     if (target === null || target === rr.name) return;
     if (delta > 0 && grouped!.has(target) && this.onlyOwner(target, owner!)) return;
-    const d = this.dependents.get(target);
     if (delta > 0) {
-      if (d === undefined) this.dependents.set(target, rr.name);
-      else if (typeof d === 'string') this.dependents.set(target, [d, rr.name]);
-      else d.push(rr.name);
+      this.addDependent(target, rr.name);
       return;
     }
+    const d = this.dependents.get(target);
     if (d === undefined) return;
     if (typeof d === 'string') {
       if (d === rr.name) this.dependents.delete(target);

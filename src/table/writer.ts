@@ -99,8 +99,8 @@ export class TableWriter {
 
   /** The tag stored with a live name (wire form, lower case), else -1 (no such name, or none). */
   tagOf(nameWire: Uint8Array): number {
-    const slot = this.find(nameWire, 0, nameWire.length, hashName(nameWire, 0, nameWire.length));
-    return slot < 0 || this.i32[SLOT_BASE + slot * SLOT_INTS + 1]! <= 0 ? -1 : this.tags[slot]!;
+    const slot = this.liveSlot(nameWire);
+    return slot < 0 ? -1 : this.tags[slot]!;
   }
 
   /**
@@ -108,10 +108,16 @@ export class TableWriter {
    * state changed, not the answers): false if the table has no such name.
    */
   retag(nameWire: Uint8Array, tag: number): boolean {
-    const slot = this.find(nameWire, 0, nameWire.length, hashName(nameWire, 0, nameWire.length));
-    if (slot < 0 || this.i32[SLOT_BASE + slot * SLOT_INTS + 1]! <= 0) return false;
+    const slot = this.liveSlot(nameWire);
+    if (slot < 0) return false;
     this.tags[slot] = tag;
     return true;
+  }
+
+  /** The slot of a live name (not a removed one's marker), else -1. */
+  private liveSlot(nameWire: Uint8Array): number {
+    const slot = this.find(nameWire, 0, nameWire.length, hashName(nameWire, 0, nameWire.length));
+    return slot < 0 || this.i32[SLOT_BASE + slot * SLOT_INTS + 1]! <= 0 ? -1 : slot;
   }
 
   remove(nameWire: Uint8Array): void {
