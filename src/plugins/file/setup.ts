@@ -9,7 +9,7 @@ import type { RR } from '../../table/entry.ts';
 import { RecordStore } from '../../table/record-store.ts';
 import type { RecordsConfig } from '../records/setup.ts';
 import { ZoneFileSource } from './source.ts';
-import { ZoneFileError, readZoneFile } from './zone-file.ts';
+import { ZoneFileError, readZoneFile, zoneSoa } from './zone-file.ts';
 
 /** CoreDNS's default: the file is checked every minute. */
 const DEFAULT_RELOAD_MS = 60_000;
@@ -42,7 +42,7 @@ export const file: PluginDefinition = {
       }
     }
     const { id, writer } = ctx.createTable();
-    const soas = zones.map((z) => first.get(z)!.find((r) => r.type === 'SOA' && r.name === z)!);
+    const soas = zones.map((z) => zoneSoa(first.get(z)!, z)!);
     const store = new RecordStore(writer, soas, { authorityNs: true });
     const source = new ZoneFileSource({ path, zones, store, log: (line) => void process.stdout.write(`${line}\n`) });
     const config: RecordsConfig = { tableId: id, zones };

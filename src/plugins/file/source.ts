@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import type { RR } from '../../table/entry.ts';
 import type { RecordStore } from '../../table/record-store.ts';
-import { ZoneFileError, readZoneFile } from './zone-file.ts';
+import { ZoneFileError, readZoneFile, zoneSoa } from './zone-file.ts';
 
 export interface ZoneFileSourceOptions {
   path: string;
@@ -14,7 +14,7 @@ export interface ZoneFileSourceOptions {
   log(line: string): void;
 }
 
-const serialOf = (rrs: RR[], zone: string): number => (rrs.find((r) => r.type === 'SOA' && r.name === zone)?.data as { serial: number }).serial;
+const serialOf = (rrs: RR[], zone: string): number => (zoneSoa(rrs, zone)!.data as { serial: number }).serial;
 
 export class ZoneFileSource {
   private readonly o: ZoneFileSourceOptions;

@@ -125,17 +125,19 @@ function entries(text: string, file: string): Entry[] {
  */
 export function readZoneFile(path: string, origin: string): RR[] {
   const records: RR[] = [];
-  const state = { origin, ttl: null as number | null, lastTtl: null as number | null, owner: null as string | null };
-  include(path, records, state, 0);
-  for (const rr of records) {
-    if (!isSubdomain(rr.name, origin)) throw new ZoneFileError(path, (rr as RR & { line?: number }).line ?? 1, `${rr.name} is outside the zone ${origin}`, 'out-of-zone records are not served; remove it or serve its zone');
-  }
-  if (!records.some((r) => r.type === 'SOA' && r.name === origin)) throw new ZoneFileError(path, 1, `no SOA record at ${origin}`, 'a zone starts with its SOA: @ IN SOA ns.example.org. hostmaster.example.org. 1 7200 1800 86400 300');
-  for (const rr of records) delete (rr as RR & { line?: number }).line;
+  include(path, records, { zone: origin, origin, ttl: null, lastTtl: null, owner: null }, 0);
+  if (zoneSoa(records, origin) === undefined) throw new ZoneFileError(path, 1, `no SOA record at ${origin}`, 'a zone starts with its SOA: @ IN SOA ns.example.org. hostmaster.example.org. 1 7200 1800 86400 300');
   return records;
 }
 
+/** The zone's SOA among its records (at its apex). */
+export function zoneSoa(records: RR[], zone: string): RR | undefined {
+  return records.find((r) => r.type === 'SOA' && r.name === zone);
+}
+
 interface ParseState {
+  /** The zone being read: every record must be inside it. */
+  zone: string;
   origin: string;
   /** `$TTL`, if given. */
   ttl: number | null;
@@ -193,8 +195,9 @@ function include(path: string, records: RR[], state: ParseState, depth: number):
       if (err instanceof RRTextError) throw new ZoneFileError(path, e.line, `${err.message} (in '${e.words.join(' ')}')`);
       throw err;
     }
+    if (!isSubdomain(rr.name, state.zone)) throw new ZoneFileError(path, e.line, `${rr.name} is outside the zone ${state.zone}`, 'out-of-zone records are not served; remove it or serve its zone');
     if (explicit !== null) state.lastTtl = explicit;
     state.owner = rr.name;
-    records.push(Object.assign(rr, { line: e.line }));
+    records.push(rr);
   }
 }
