@@ -64,6 +64,11 @@ const CRASH_NAME = 'crash.kdns.test.';
 /** With testHooks: CH TXT for this name fails the first plugin of the chain as if it threw. */
 const PANIC_NAME = 'panic.kdns.test.';
 
+/** The name of a test-hook query (CH TXT), else null. */
+function testHookOf(q: Query): string | null {
+  return q.qclass === QCLASS.CH && q.qtype === QTYPE.TXT ? q.nameText() : null;
+}
+
 /**
  * The plugin that wrote the response (chain link `link` answered): as in CoreDNS, none when the
  * query failed with an error (there the server writes the SERVFAIL, not a plugin).
@@ -189,7 +194,8 @@ export class WorkerRuntime implements PendingHost {
       this.lastUnmatched = route.unmatched;
       return w.finish(q);
     }
-    if (this.testHooks && q.qclass === QCLASS.CH && q.qtype === QTYPE.TXT && q.nameText() === CRASH_NAME) {
+    const hook = this.testHooks ? testHookOf(q) : null;
+    if (hook === CRASH_NAME) {
       setImmediate(() => {
         throw new Error('test hook: worker crash requested');
       });
@@ -198,7 +204,7 @@ export class WorkerRuntime implements PendingHost {
     run.server = server;
     run.mask = 0;
     run.q = q;
-    const rcode = this.testHooks && q.qclass === QCLASS.CH && q.qtype === QTYPE.TXT && q.nameText() === PANIC_NAME
+    const rcode = hook === PANIC_NAME
       ? this.linkFailed(server, (run.link = 0), q, w, r, new Error('test hook: plugin failure requested'))
       : this.runChain(server, 0, q, w, r);
     if (rcode === ASYNC || rcode === DROP) return 0;
