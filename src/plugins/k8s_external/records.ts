@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { reverseName } from '../../dns/ip.ts';
 import type { RR } from '../../table/entry.ts';
 import { type EndpointSliceInfo, type ServiceInfo, type ServicePort, endpointsOf } from '../kubernetes/model.ts';
-import { dedupeSrv, endpointLabel, flatName, spreadSrvWeights } from '../kubernetes/records.ts';
+import { address as addressRecord, dedupeSrv, endpointLabel, flatName, spreadSrvWeights, srv as srvRecord } from '../kubernetes/records.ts';
 
 export interface ExternalRecordOptions {
   zone: string;
@@ -25,8 +25,8 @@ const fqdn = (name: string): string => (name.endsWith('.') ? name : `${name}.`);
 export function externalRecords(svc: ServiceInfo, slices: EndpointSliceInfo[], o: ExternalRecordOptions): RR[] {
   const base = flatName(svc.name, svc.namespace, o.zone);
   const out: RR[] = [];
-  const address = (name: string, ip: string): RR => ({ name, type: isIP(ip) === 6 ? 'AAAA' : 'A', ttl: o.ttl, data: ip });
-  const srv = (name: string, port: number, target: string): RR => ({ name, type: 'SRV', ttl: o.serviceTtl, data: { priority: 0, weight: 100, port, target } });
+  const address = (name: string, ip: string): RR => addressRecord(name, ip, o.ttl);
+  const srv = (name: string, port: number, target: string): RR => srvRecord(name, port, target, o.serviceTtl);
   // `_<port>._<proto>.<svc>` for named ports, and the Service's own name for every port.
   const srvNames = (p: ServicePort, own: boolean): string[] => {
     const names = p.name ? [flatName(`_${p.name}`, `_${p.protocol}`, base)] : [];

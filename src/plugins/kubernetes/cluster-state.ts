@@ -461,16 +461,9 @@ export class ClusterState implements ClusterSink {
 
   /** A Service's records in a k8s_external zone, in each of its forward zones. */
   private externalRecords(e: ExternalZone, svc: ServiceInfo, slices: EndpointSliceInfo[]): RR[] {
-    const out: RR[] = [];
-    for (const [i, zone] of e.zones.entries()) {
-      const rrs = externalRecords(svc, slices, {
-        zone, ttl: e.ttl, serviceTtl: this.opts.ttl, headless: e.headless, endpointPodNames: this.opts.endpointPodNames,
-        // PTRs point into the first zone only (one name per address), as for the cluster zone.
-        inReverseZone: (name) => i === 0 && e.reverseZones.some((z) => isSubdomain(name, z)),
-      });
-      for (const rr of rrs) out.push(rr);
-    }
-    return out;
+    return inEveryZone(e.zones, e.reverseZones, (zone, inReverseZone) => externalRecords(svc, slices, {
+      zone, ttl: e.ttl, serviceTtl: this.opts.ttl, headless: e.headless, endpointPodNames: this.opts.endpointPodNames, inReverseZone,
+    }));
   }
 
   /** Writes every store's pending changes (the cluster's, then each k8s_external zone's). */
@@ -495,16 +488,9 @@ export class ClusterState implements ClusterSink {
 
   /** Every record of one Service in every zone. */
   private serviceRecords(svc: ServiceInfo, slices: EndpointSliceInfo[]): RR[] {
-    const records: RR[] = [];
-    for (const [i, zone] of this.opts.zones.entries()) {
-      const rrs = serviceRecords(svc, slices, {
-        zone, ttl: this.opts.ttl, endpointPodNames: this.opts.endpointPodNames,
-        // PTRs point into the first zone only (one name per address).
-        inReverseZone: (name) => i === 0 && this.opts.reverseZones.some((z) => isSubdomain(name, z)),
-      });
-      for (const rr of rrs) records.push(rr);
-    }
-    return records;
+    return inEveryZone(this.opts.zones, this.opts.reverseZones, (zone, inReverseZone) => serviceRecords(svc, slices, {
+      zone, ttl: this.opts.ttl, endpointPodNames: this.opts.endpointPodNames, inReverseZone,
+    }));
   }
 
   private applyPod(k: string): void {
@@ -555,6 +541,18 @@ export class ClusterState implements ClusterSink {
       e.store.set('apex', apex.records, apex.names);
     }
   }
+}
+
+/**
+ * One Service's records made in each forward zone by `make`, together. PTRs point into the first
+ * zone only (one name per address): `inReverseZone` is false for the others.
+ */
+function inEveryZone(zones: string[], reverseZones: string[], make: (zone: string, inReverseZone: (ptrName: string) => boolean) => RR[]): RR[] {
+  const out: RR[] = [];
+  for (const [i, zone] of zones.entries()) {
+    for (const rr of make(zone, (name) => i === 0 && reverseZones.some((z) => isSubdomain(name, z)))) out.push(rr);
+  }
+  return out;
 }
 
 function hasReadyEndpoint(slices: EndpointSliceInfo[]): boolean {

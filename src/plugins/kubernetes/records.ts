@@ -43,11 +43,11 @@ export function flatName(...labels: string[]): string {
   return labels.join('.');
 }
 
-function address(name: string, ip: string, ttl: number): RR {
+export function address(name: string, ip: string, ttl: number): RR {
   return { name, type: isIP(ip) === 6 ? 'AAAA' : 'A', ttl, data: ip };
 }
 
-function srv(name: string, port: number, target: string, ttl: number): RR {
+export function srv(name: string, port: number, target: string, ttl: number): RR {
   return { name, type: 'SRV', ttl, data: { priority: 0, weight: 100, port, target } };
 }
 
