@@ -19,6 +19,8 @@ export interface HotPathInput {
   queries: Uint8Array[];
   rounds: number;
   perRound: number;
+  /** The queries' source address. */
+  client: string;
 }
 
 export interface HotPathResult {
@@ -57,7 +59,7 @@ async function measure(input: HotPathInput): Promise<HotPathResult> {
       if (++j === msgs.length) j = 0;
       msg[0] = i & 0xff; // the ID changes as it does on the wire
       q.tcp = false;
-      q.remoteAddress = '127.0.0.1';
+      q.remoteAddress = input.client;
       q.remotePort = 9;
       rt.udpSocket = socket;
       const len = rt.handle(route, msg, msg.length);

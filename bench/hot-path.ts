@@ -7,6 +7,7 @@
 //
 //   node bench/hot-path.ts [--mix cluster-only] [--services 1000] [--endpoints 10000] [--seed 1]
 //       [--count 10000] [--conf COREFILE] [--rounds 7] [--queries-per-round 500000] [--json]
+//       [--client ADDRESS | --client endpoint]
 //
 // Without --conf the Corefile is the capacity run's (kubeadm's shape: errors, kubernetes over the
 // synthetic cluster's manifests, prometheus, forward, cache 30, loadbalance). A query that a
@@ -29,9 +30,12 @@ import type { HotPathInput, HotPathResult } from './hot-path-worker.ts';
 
 const USAGE = `usage: node bench/hot-path.ts [--mix cluster-only] [--services 1000] [--endpoints 10000] [--seed 1]
     [--count 10000] [--conf COREFILE] [--rounds 7] [--queries-per-round 500000] [--json]
+    [--client ADDRESS | --client endpoint]
   handle() + observe() of a kdns worker, no sockets: nanoseconds per query (median of rounds).
   --conf   a Corefile of your own (its first server block's first listener is used); the queries
-           still come from --mix over the synthetic cluster`;
+           still come from --mix over the synthetic cluster
+  --client the queries' source address (default 127.0.0.1, no pod); \`endpoint\`: the first
+           endpoint address of the synthetic cluster (a pod behind a Service, as autopath sees it)`;
 
 async function main(): Promise<void> {
   const v = parseCli(USAGE, {
@@ -44,6 +48,7 @@ async function main(): Promise<void> {
     rounds: { type: 'string' },
     'queries-per-round': { type: 'string' },
     json: { type: 'boolean', default: false },
+    client: { type: 'string', default: '127.0.0.1' },
   });
   if (!v) return;
   const services = numberArg(v.services) ?? 1000;
@@ -60,6 +65,7 @@ async function main(): Promise<void> {
     writeManifests(cluster, manifests);
     const mix = NAMED_MIXES[v.mix] ?? parseMix(v.mix);
     const { queries } = mixQueries(cluster, mix, { count });
+    const client = v.client === 'endpoint' ? cluster.services.find((s) => s.readyAddresses.length > 0)?.readyAddresses[0] ?? '127.0.0.1' : v.client!;
     // No socket is opened: the port and the upstream only have to be well-formed.
     const text = v.conf
       ? fs.readFileSync(v.conf, 'utf8')
@@ -84,7 +90,7 @@ async function main(): Promise<void> {
       // As DnsServer gives its workers, with worker 0's metrics block; no TCP listener is opened.
       const config = { ...workerConfigOf(plan, { tcp: { maxConnections: 0, idleTimeoutMs: 0 }, testHooks: false }), metrics: openWorkerBlock(0) };
       const wire = queries.map((q, i) => encodeQuery({ name: q.name.replace('{unique}', `u${i}`), type: q.type }).wire);
-      const input: HotPathInput = { config, queries: wire, rounds, perRound };
+      const input: HotPathInput = { config, queries: wire, rounds, perRound, client };
       const result = await new Promise<HotPathResult>((resolve, reject) => {
         const w = new Worker(new URL('./hot-path-worker.ts', import.meta.url), { workerData: input, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
         w.once('message', (m: HotPathResult | { kind: 'error'; message: string }) => (m.kind === 'error' ? reject(new Error(m.message)) : resolve(m)));

@@ -143,7 +143,7 @@ describe('loop configuration', () => {
 // The primary's probe and the workers' counting, in this process: a UDP socket stands in for
 // the server and hands each probe it gets to the worker handler, as often as a test wants.
 describe('loop probe and counter', () => {
-  const request = (): RequestState => ({ start: 0, error: null, responseLen: 0, defer: () => { throw new Error('no defer'); }, spawn: () => { throw new Error('no spawn'); } });
+  const request = (): RequestState => ({ start: 0, error: null, responseLen: 0, defer: () => { throw new Error('no defer'); }, spawn: () => { throw new Error('no spawn'); }, subChain: () => { throw new Error('no subChain'); } });
   const tok = (text: string) => ({ text, file: 'Corefile', line: 1, column: 1, quoted: false });
 
   async function harness(zone: string): Promise<{ sock: dgram.Socket; port: number; handler: Handler; primary: PrimaryPart; probes: Array<{ msg: Buffer; port: number }>; fatal: string[]; ctl: ServerControl }> {

@@ -151,3 +151,21 @@ export function sameQuestion(msg: Uint8Array, lowerName: Uint8Array, nameLen: nu
   }
   return ((msg[o]! << 8) | msg[o + 1]!) === qtype && ((msg[o + 2]! << 8) | msg[o + 3]!) === qclass;
 }
+
+/**
+ * A copy of the query message `msg[0..len)` with another question (wire name, type, class) in
+ * place of the one ending at `questionEnd`: header and OPT kept, so the plugins after the one
+ * that made it see the client's flags and EDNS0. Off the hot path (rewrite, autopath).
+ */
+export function replaceQuestion(msg: Uint8Array, len: number, questionEnd: number, name: Uint8Array, type: number, cls: number): Buffer {
+  const rest = msg.subarray(questionEnd, len);
+  const out = Buffer.allocUnsafe(HEADER_SIZE + name.length + 4 + rest.length);
+  out.set(msg.subarray(0, HEADER_SIZE), 0);
+  out.set(name, HEADER_SIZE);
+  let at = HEADER_SIZE + name.length;
+  out.writeUInt16BE(type, at);
+  out.writeUInt16BE(cls, at + 2);
+  at += 4;
+  out.set(rest, at);
+  return out;
+}

@@ -5,7 +5,7 @@
 import dnsPacket from 'dns-packet';
 import { HEADER_SIZE } from './constants.ts';
 import { skipName } from './message.ts';
-import type { ResponseWriter } from './response.ts';
+import { TCP_PREFIX, type ResponseWriter } from './response.ts';
 
 export interface PacketSections {
   answers?: dnsPacket.Answer[];
@@ -19,4 +19,18 @@ export function appendPacketRecords(w: ResponseWriter, s: PacketSections): void 
   const msg = dnsPacket.encode({ type: 'response', questions: [{ name: 'x', type: 'A', class: 'IN' }], ...s });
   const from = skipName(msg, HEADER_SIZE, msg.length) + 4;
   w.appendRecords(msg, from, msg.length, s.answers?.length ?? 0, s.authorities?.length ?? 0, s.additionals?.length ?? 0);
+}
+
+/**
+ * The sections a plugin wrote into `w` (not finished: no header counts, no OPT yet), decoded:
+ * the slow path of the plugins that rewrite another plugin's answer (rewrite, autopath).
+ */
+export function decodeSections(w: ResponseWriter, id: number): dnsPacket.Packet {
+  const head = Buffer.alloc(HEADER_SIZE);
+  head.writeUInt16BE(id, 0);
+  head.writeUInt16BE(1, 4);
+  head.writeUInt16BE(w.an, 6);
+  head.writeUInt16BE(w.ns, 8);
+  head.writeUInt16BE(w.ar, 10);
+  return dnsPacket.decode(Buffer.concat([head, w.buf.subarray(TCP_PREFIX + HEADER_SIZE, w.end)]));
 }

@@ -3,6 +3,7 @@
 import type { PluginDefinition } from './types.ts';
 import { acl } from '../plugins/acl/setup.ts';
 import { any } from '../plugins/any/setup.ts';
+import { autopath } from '../plugins/autopath/setup.ts';
 import { bind } from '../plugins/bind/setup.ts';
 import { bufsize } from '../plugins/bufsize/setup.ts';
 import { cache } from '../plugins/cache/setup.ts';
@@ -42,7 +43,7 @@ export const DIRECTIVE_ORDER = [
   'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
 ];
 
-const PLUGINS: PluginDefinition[] = [acl, any, bind, bufsize, cache, chaos, debug, errors, file, forward, header, health, hosts, k8sExternal, kubernetes, loadbalance, local, log, loop, minimal, nsid, prometheus, ready, records, reload, rewrite, template, timeouts, tls, whoami];
+const PLUGINS: PluginDefinition[] = [acl, any, autopath, bind, bufsize, cache, chaos, debug, errors, file, forward, header, health, hosts, k8sExternal, kubernetes, loadbalance, local, log, loop, minimal, nsid, prometheus, ready, records, reload, rewrite, template, timeouts, tls, whoami];
 
 export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
 

@@ -131,6 +131,23 @@ export interface RequestState {
    * sent to the client.
    */
   spawn(done: (q: Query, w: ResponseWriter, r: RequestState) => void): void;
+  /**
+   * Only inside serve(): the plugins after this one, to run on questions of the plugin's own
+   * making (autopath's search path), now or later, as often as it likes (see SubChain).
+   */
+  subChain(): SubChain;
+}
+
+/**
+ * The rest of a chain, from the plugin after the one that asked for it, for sub-queries: each
+ * run parses `msg` (a query message: the client's header and OPT with another question) into a
+ * Query of its own, with the client's addresses and transport, and runs the plugins on it.
+ * `done` gets the response before it is finished (rcode in `w.rcode`, `r.error` set for a
+ * failure): synchronously when no plugin deferred it, else when the deferred answer is ready.
+ * Nothing is sent to the client; no observer sees it.
+ */
+export interface SubChain {
+  run(msg: Uint8Array, done: (q: Query, w: ResponseWriter, r: RequestState) => void): void;
 }
 
 /** A query answered off the hot path. Its `q` and `r` are its own (not the worker's). */

@@ -7,7 +7,7 @@ import { QCLASS, QTYPE, RCODE, typeName } from '../dns/constants.ts';
 import { PARSE_DROP, PARSE_OK, Query, parseQuery } from '../dns/query.ts';
 import { ResponseWriter } from '../dns/response.ts';
 import {
-  ASYNC, DROP, NEXT, NEXT_POST, type Handler, type HandlerFactory, type Pending, type RequestState, type WorkerEnv,
+  ASYNC, DROP, NEXT, NEXT_POST, type Handler, type HandlerFactory, type Pending, type RequestState, type SubChain, type WorkerEnv,
 } from '../plugin/types.ts';
 import type { TableReader } from '../table/reader.ts';
 import { ZoneMatcher } from '../table/zone-match.ts';
@@ -92,6 +92,9 @@ class Request implements RequestState {
   }
   spawn(done: (q: Query, w: ResponseWriter, r: RequestState) => void): void {
     this.rt.spawnCurrent(done);
+  }
+  subChain(): SubChain {
+    return this.rt.subChainCurrent();
   }
 }
 
@@ -346,6 +349,48 @@ export class WorkerRuntime implements PendingHost {
       r.start = performance.now();
       this.runOff(server, from, q, r, { kind: 'callback', done }, 0);
     });
+  }
+
+  /** r.subChain() during a chain run: the links after the current one, with the client's addresses. */
+  subChainCurrent(): SubChain {
+    const run = this.run;
+    const server = run.server;
+    const from = run.link + 1;
+    const c = run.q;
+    // Copied now: the worker's Query is reused for the next packet.
+    const client = { tcp: c.tcp, remoteAddress: c.remoteAddress, remotePort: c.remotePort, localAddress: c.localAddress };
+    return {
+      run: (msg, done) => {
+        const q = new Query();
+        if (parseQuery(msg, msg.length, q) !== PARSE_OK) throw new Error('sub-query: not a valid query message');
+        q.tcp = client.tcp;
+        q.remoteAddress = client.remoteAddress;
+        q.remotePort = client.remotePort;
+        q.localAddress = client.localAddress;
+        const r = new Request(this);
+        r.start = performance.now();
+        this.runNested(server, from, q, r, done);
+      },
+    };
+  }
+
+  /**
+   * runOff for a sub-query, which may start inside another plugin's serve(): the chain run in
+   * progress is put back afterwards, so that plugin can still answer, defer or go on.
+   */
+  private runNested(server: ServerRuntime, from: number, q: Query, r: RequestState, done: (q: Query, w: ResponseWriter, r: RequestState) => void): void {
+    const run = this.run;
+    const saved = { server: run.server, link: run.link, mask: run.mask, q: run.q, deferred: run.deferred, sink: this.pendingSink };
+    try {
+      this.runOff(server, from, q, r, { kind: 'callback', done }, 0);
+    } finally {
+      run.server = saved.server;
+      run.link = saved.link;
+      run.mask = saved.mask;
+      run.q = saved.q;
+      run.deferred = saved.deferred;
+      this.pendingSink = saved.sink;
+    }
   }
 
   /** PendingHost: a deferred query's response is ready. */

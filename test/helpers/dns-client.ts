@@ -13,6 +13,8 @@ export interface QueryOptions {
   edns?: { udpSize?: number; version?: number; do?: boolean } | false;
   rd?: boolean;
   timeoutMs?: number;
+  /** Source address to send from (a loopback address: 127.0.0.N, ::1). */
+  from?: string;
 }
 
 export function encodeQuery(name: string, opts: QueryOptions = {}): Buffer {
@@ -33,9 +35,10 @@ export function encodeQuery(name: string, opts: QueryOptions = {}): Buffer {
 }
 
 /** Sends raw bytes over UDP and resolves with the raw reply, or null after the timeout. */
-export function udpRaw(port: number, msg: Uint8Array, timeoutMs = 1000, host = '127.0.0.1'): Promise<Buffer | null> {
+export function udpRaw(port: number, msg: Uint8Array, timeoutMs = 1000, host = '127.0.0.1', from?: string): Promise<Buffer | null> {
   const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   return new Promise((resolve) => {
+    const send = (): void => void s.send(msg, port, host);
     const timer = setTimeout(() => {
       s.close();
       resolve(null);
@@ -45,12 +48,13 @@ export function udpRaw(port: number, msg: Uint8Array, timeoutMs = 1000, host = '
       s.close();
       resolve(m);
     });
-    s.send(msg, port, host);
+    if (from === undefined) send();
+    else s.bind(0, from, send);
   });
 }
 
 export async function udpQuery(port: number, name: string, opts: QueryOptions = {}): Promise<Reply> {
-  const reply = await udpRaw(port, encodeQuery(name, opts), opts.timeoutMs ?? 2000);
+  const reply = await udpRaw(port, encodeQuery(name, opts), opts.timeoutMs ?? 2000, opts.from?.includes(':') ? '::1' : '127.0.0.1', opts.from);
   if (reply === null) throw new Error(`no UDP answer for ${name}`);
   return decodeReply(reply);
 }

@@ -15,6 +15,7 @@ import { type ApiConnection, IN_CLUSTER_DIR, KubeconfigError, endpointConnection
 import { ApiSource, WATCHED_API_PATHS } from './api-source.ts';
 import { collectGarbage } from '../../server/primary-heap.ts';
 import { takeExternalZone } from './external-zone.ts';
+import { hostResolvConf, searchDomains, takeAutopathRequest } from './autopath-link.ts';
 import { ClusterState, type PodMode } from './cluster-state.ts';
 import { LabelSelectorError, type LabelSelector, parseLabelSelector } from './label-selector.ts';
 import { ManifestError, ManifestSource, loadManifests } from './manifests.ts';
@@ -155,6 +156,11 @@ export const kubernetes: PluginDefinition = {
     // k8s_external, set up just before this in the same server, is served from this state.
     const external = takeExternalZone(ctx.block.key);
     if (external !== null) state.addExternal(external);
+    // `autopath @kubernetes` in this server: it reads clients' namespaces from this table.
+    const autopath = takeAutopathRequest(ctx.block.key);
+    if (autopath !== null) {
+      autopath.kubernetes = { tableId: id, zones: forward, podsVerified: o.pods === 'verified', hostSearch: searchDomains(hostResolvConf()) };
+    }
 
     let source: { stop(): Promise<void> | void } | null = null;
     const config: KubernetesConfig = { tableId: id, zones, fallthrough: o.fallthrough, pods: o.pods, podZones: forward, ttl: o.ttl };

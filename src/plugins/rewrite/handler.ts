@@ -8,8 +8,8 @@
 // encoded with dns-packet: the slow path, for the queries the rules pick.
 import dnsPacket from 'dns-packet';
 import { HEADER_SIZE } from '../../dns/constants.ts';
-import { skipName } from '../../dns/message.ts';
-import { appendPacketRecords } from '../../dns/packet-records.ts';
+import { replaceQuestion, skipName } from '../../dns/message.ts';
+import { appendPacketRecords, decodeSections } from '../../dns/packet-records.ts';
 import { nameToWire } from '../../dns/name.ts';
 import { Query, parseQuery, PARSE_OK } from '../../dns/query.ts';
 import { TCP_PREFIX, type ResponseWriter } from '../../dns/response.ts';
@@ -156,16 +156,7 @@ export default function create(config: RewriteConfig): Handler {
       if (o === null) return NEXT;
       if (!o.changed) return NEXT_POST; // a ttl rule only: the answer changes, not the question
       const orig = Buffer.from(q.msg.subarray(0, q.len));
-      const qname = nameToWire(o.name);
-      const rest = q.msg.subarray(q.questionEnd, q.len);
-      const msg = Buffer.allocUnsafe(HEADER_SIZE + qname.length + 4 + rest.length);
-      msg.set(q.msg.subarray(0, HEADER_SIZE), 0);
-      msg.set(qname, HEADER_SIZE);
-      let at = HEADER_SIZE + qname.length;
-      msg.writeUInt16BE(o.type, at);
-      msg.writeUInt16BE(o.cls, at + 2);
-      at += 4;
-      msg.set(rest, at);
+      const msg = replaceQuestion(q.msg, q.len, q.questionEnd, nameToWire(o.name), o.type, o.cls);
       const clientMsg = q.clientMsg ?? orig;
       if (parseQuery(msg, msg.length, q) !== PARSE_OK) {
         // Cannot happen for a name the rules made from a valid one, but a bad rule must not
@@ -199,14 +190,7 @@ export default function create(config: RewriteConfig): Handler {
   function restoreAnswer(q: Query, w: ResponseWriter, o: Outcome, client: Uint8Array): void {
     // The sections as a message of their own, for dns-packet (the header is written at finish).
     const b = w.buf;
-    const head = Buffer.alloc(HEADER_SIZE);
-    head.writeUInt16BE(q.id, 0);
-    head.writeUInt16BE(1, 4);
-    head.writeUInt16BE(w.an, 6);
-    head.writeUInt16BE(w.ns, 8);
-    head.writeUInt16BE(w.ar, 10);
-    const body = Buffer.concat([head, b.subarray(TCP_PREFIX + HEADER_SIZE, w.end)]);
-    const m = dnsPacket.decode(body);
+    const m = decodeSections(w, q.id);
     const fix = (rr: dnsPacket.Answer, answerSection: boolean): void => {
       const owner = fqdn(rr.name);
       const back = o.restore.get(owner);
