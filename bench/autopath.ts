@@ -2,7 +2,7 @@
 // memory and what it saves in queries.
 //
 //   node bench/autopath.ts [--services 10000] [--endpoints 100000] [--seed 1] [--coredns PATH]
-//       [--names 20] [--settle-ms 3000] [--timeout-ms 120000] [--out FILE] [--json]
+//       [--names 20] [--settle-ms 3000] [--timeout-ms 120000] [--rounds 1] [--out FILE] [--json]
 //
 // The synthetic cluster (bench/synthetic-cluster.ts) goes into the fake API server with a Pod
 // object for every endpoint address (a real cluster has them, and CoreDNS's `pods verified`
@@ -12,7 +12,7 @@
 //   kdns autopath              + `autopath @kubernetes` (clients known from the table's PTRs)
 //   coredns                    the same block, no autopath                       (with --coredns)
 //   coredns autopath verified  + `autopath @kubernetes`, `pods verified` (its requirement)
-// For each: VmRSS after the sync and a settle pause, VmHWM, time to /ready; then a stub resolver
+// (--rounds: each target again, in reverse order every other round.) For each: VmRSS after the sync and a settle pause, VmHWM, time to /ready; then a stub resolver
 // with kubelet's ClusterFirst resolv.conf (`search bench.svc.cluster.local svc.cluster.local
 // cluster.local`, `ndots:5`) resolves --names names of each kind from 127.0.0.5, A and AAAA per
 // search element as glibc's getaddrinfo does, walking on past NXDOMAIN and NODATA, and counts
@@ -38,7 +38,8 @@ const SEARCH = ['bench.svc.cluster.local', 'svc.cluster.local', 'cluster.local']
 const NDOTS = 5;
 
 const USAGE = `usage: node bench/autopath.ts [--services 10000] [--endpoints 100000] [--seed 1] [--coredns PATH]
-    [--names 20] [--settle-ms 3000] [--timeout-ms 120000] [--out FILE] [--json]`;
+    [--names 20] [--settle-ms 3000] [--timeout-ms 120000] [--rounds 1] [--out FILE] [--json]
+  --rounds N  every target N times, the order reversed each round (RSS after a sync differs run to run)`;
 
 interface Target {
   name: string;
@@ -176,6 +177,7 @@ async function main(): Promise<void> {
     names: { type: 'string', default: '20' },
     'settle-ms': { type: 'string', default: '3000' },
     'timeout-ms': { type: 'string', default: '120000' },
+    rounds: { type: 'string', default: '1' },
     out: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
@@ -230,7 +232,9 @@ async function main(): Promise<void> {
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, CLIENT, r));
   try {
-    for (const t of targets) {
+    const order: Target[] = [];
+    for (let round = 0; round < Number(v.rounds); round++) order.push(...(round % 2 === 0 ? targets : [...targets].reverse()));
+    for (const t of order) {
       const port = await freePort();
       const readyPort = await freePort();
       const metricsPort = await freePort();

@@ -39,7 +39,7 @@ test('config errors name the file, line and column and give a hint', async () =>
   assert.match(await configError('.:1053 {\n    log {\n        class sometimes\n    }\n}\n'), /Corefile:3:15: unknown log class 'sometimes'\n  hint: use all, success, denial or error/);
   assert.match(await configError('.:1053 {\n    records {\n        www 60 IN A 300.1.1.1\n    }\n}\n'), /Corefile:3:21: '300.1.1.1' is not an IPv4 address/);
   assert.match(await configError('.:1053 {\n    whoami\n}\n.:1053 {\n    whoami\n}\n'), /Corefile:4:1: zone \. on port 1053 is defined twice/);
-  assert.match(await configError('.:1053 {\n    dns64 64:ff9b::/96\n}\n'), /Corefile:2:5: plugin 'dns64' is not available in kdns yet/);
+  assert.match(await configError('.:1053 {\n    geoip /var/lib/GeoLite2-City.mmdb\n}\n'), /Corefile:2:5: plugin 'geoip' is not available in kdns yet/);
   const missing = await runCli(['-conf', '/nonexistent/Corefile']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^kdns: \/nonexistent\/Corefile: cannot read Corefile/);

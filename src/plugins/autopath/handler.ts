@@ -16,7 +16,8 @@ import { nameToWire, wireToName } from '../../dns/name.ts';
 import { type Query, isLabelAt } from '../../dns/query.ts';
 import type { ResponseWriter } from '../../dns/response.ts';
 import { listenerIndex } from '../../plugin/listen-address.ts';
-import { ASYNC, NEXT, type Handler, type Pending, type RequestState, type WorkerEnv } from '../../plugin/types.ts';
+import { answerFromSubQueries } from '../../plugin/sub-queries.ts';
+import { NEXT, type Handler, type RequestState, type WorkerEnv } from '../../plugin/types.ts';
 import { ZoneMatcher, isLabelStart } from '../../table/zone-match.ts';
 import type { AutopathRequest } from '../kubernetes/autopath-link.ts';
 import { ClientNamespace } from './client-namespace.ts';
@@ -37,9 +38,6 @@ const SVC = [3, 0x73, 0x76, 0x63];
 const ROOT = new Uint8Array([0]);
 const MAX_NAME = 255;
 const FAILED = new Set<number>([RCODE.SERVFAIL, RCODE.REFUSED, RCODE.FORMERR, RCODE.NOTIMP]);
-
-/** How a walk ended: an answer (its response), none (every element NXDOMAIN or failed), or an error. */
-type Outcome = { w: ResponseWriter } | { error: string } | null;
 
 export default function create(config: AutopathConfig, env: WorkerEnv): Handler {
   const zones = new ZoneMatcher(config.zones);
@@ -114,59 +112,29 @@ export default function create(config: AutopathConfig, env: WorkerEnv): Handler 
     const base = client.subarray(HEADER_SIZE, HEADER_SIZE + baseLen);
     const original = wireToName(client, HEADER_SIZE);
     const localAddress = q.localAddress;
-    const chain = r.subChain();
-    let pending: Pending | null = null;
-    let settled = false;
-    let result: Outcome = null;
-    let i = 0;
-
-    const end = (o: Outcome): void => {
-      settled = true;
-      result = o;
-      if (pending !== null) deliverTo(pending, o);
-    };
-    const tryNext = (): void => {
-      while (i < suffixes.length && base.length + suffixes[i]!.length > MAX_NAME) i++;
-      if (i === suffixes.length) return end(null);
-      const suffix = suffixes[i++]!;
-      const name = new Uint8Array(base.length + suffix.length);
-      name.set(base, 0);
-      name.set(suffix, base.length);
-      chain.run(replaceQuestion(client, client.length, questionEnd, name, qtype, qclass), (_q2, w2, r2) => {
-        if (settled) return;
-        if (r2.error !== null) return end({ error: r2.error });
-        if (w2.rcode === RCODE.NXDOMAIN || FAILED.has(w2.rcode)) return tryNext();
-        end({ w: w2 });
-      });
-    };
-    const deliverTo = (p: Pending, o: Outcome): void => {
-      try {
-        if (o === null) return p.next(); // the client's own question, answered as without autopath
-        if ('error' in o) return p.fail(RCODE.SERVFAIL, o.error);
-        const out = p.writer(65535);
-        answer(p.q, out, o.w, original);
-        count(localAddress);
-        p.send(out);
-      } catch (err) {
-        p.fail(RCODE.SERVFAIL, `plugin/autopath: ${(err as Error).message}`);
-      }
-    };
-
-    tryNext();
-    if (!settled) {
-      pending = r.defer();
-      return ASYNC;
-    }
-    const o = result as Outcome;
-    if (o === null) return NEXT;
-    if ('error' in o) {
-      r.error = o.error;
-      w.start(q, RCODE.SERVFAIL, 0);
-      return RCODE.SERVFAIL;
-    }
-    answer(q, w, o.w, original);
-    count(localAddress);
-    return w.rcode;
+    return answerFromSubQueries(q, w, r, 'autopath', (chain, end) => {
+      let i = 0;
+      const tryNext = (): void => {
+        while (i < suffixes.length && base.length + suffixes[i]!.length > MAX_NAME) i++;
+        // Every element failed: the client's own question, answered as without autopath.
+        if (i === suffixes.length) return end('next');
+        const suffix = suffixes[i++]!;
+        const name = new Uint8Array(base.length + suffix.length);
+        name.set(base, 0);
+        name.set(suffix, base.length);
+        chain.run(replaceQuestion(client, client.length, questionEnd, name, qtype, qclass), (_q2, w2, r2) => {
+          if (r2.error !== null) return end({ error: r2.error });
+          if (w2.rcode === RCODE.NXDOMAIN || FAILED.has(w2.rcode)) return tryNext();
+          end({
+            write(cq, out) {
+              answer(cq, out, w2, original);
+              count(localAddress);
+            },
+          });
+        });
+      };
+      tryNext();
+    });
   }
 }
 
