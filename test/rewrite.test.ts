@@ -21,6 +21,7 @@ describe('rewrite', () => {
     up = await startFaultServer();
     up.setRecords('www.up.test', [{ type: 'A', ttl: 300, data: '10.6.0.1' }]);
     up.setRecords('alias.up.test', [{ type: 'CNAME', ttl: 300, data: 'www.up.test' }]);
+    up.setRecords('www.blocked.rc.test', [{ type: 'A', ttl: 300, data: '10.6.0.9' }]);
     const dir = tempDir();
     const hosts = join(dir, 'hosts');
     writeFileSync(hosts, '10.5.0.1 b.test\n10.5.0.2 www.new.test\n10.5.0.3 x.y.z.test\n10.5.0.4 c.test\n');
@@ -48,6 +49,13 @@ fwd.test:{PORT} {
     cache 300
     rewrite continue name suffix .fwd.test .up.test answer auto answer value (.*)\\.up\\.test {1}.fwd.test
     rewrite ttl suffix .up.test 20-60
+    forward . ${up.address}
+}
+rc.test:{PORT} {
+    bind 127.0.0.1
+    rewrite rcode exact nx.rc.test NXDOMAIN REFUSED
+    rewrite continue rcode suffix .blocked.rc.test NOERROR 3
+    rewrite ttl suffix .blocked.rc.test 10
     forward . ${up.address}
 }
 `, { workers: 1 });
@@ -99,6 +107,20 @@ fwd.test:{PORT} {
     assert.deepEqual(up.queries({ name: 'www.up.test' }).map((q) => q.type), ['A'], 'asked once: the second answer came from the cache');
   });
 
+  test('rcode rules: the response code replaced for matching names, the sections kept; ttl holds the SOA too', async () => {
+    const nx = await udpQuery(s.port, 'nx.rc.test');
+    assert.equal(nx.rcode, 'REFUSED');
+    assert.equal(nx.authorities[0]?.type, 'SOA', 'the NXDOMAIN\'s SOA stays, as CoreDNS');
+    const other = await udpQuery(s.port, 'other.rc.test');
+    assert.equal(other.rcode, 'NXDOMAIN', 'no rule for that name');
+    const blocked = await udpQuery(s.port, 'www.blocked.rc.test');
+    assert.equal(blocked.rcode, 'NXDOMAIN');
+    assert.deepEqual(show(blocked), ['Q www.blocked.rc.test A IN', 'www.blocked.rc.test 10 A 10.6.0.9']);
+    const gone = await udpQuery(s.port, 'gone.blocked.rc.test');
+    assert.equal(gone.rcode, 'NXDOMAIN', 'FROM is NOERROR: an NXDOMAIN stays one');
+    assert.equal(gone.authorities[0]?.ttl, 10, 'the ttl rule holds the authority section\'s SOA as well');
+  });
+
   test('mistakes: a config error with file and line', async () => {
     const bad = async (line: string): Promise<string> => configError(`.:1053 {\n    ${line}\n}\n`);
     assert.match(await bad('rewrite bogus a b'), /Corefile:2:13: unknown rewrite field 'bogus'/);
@@ -107,6 +129,8 @@ fwd.test:{PORT} {
     assert.match(await bad('rewrite name regex ( x'), /Corefile:2:24: '\(' is not a regular expression/);
     assert.match(await bad('rewrite name exact a.test'), /Corefile:2:24: rewrite name needs FROM TO/);
     assert.match(await bad('rewrite ttl exact a.test x'), /Corefile:2:30: 'x' is not a TTL or a range/);
+    assert.match(await bad('rewrite rcode exact a.test BOGUS NOERROR'), /Corefile:2:32: unknown response code 'BOGUS'/);
+    assert.match(await bad('rewrite rcode exact a.test NXDOMAIN'), /Corefile:2:32: rewrite rcode needs NAME FROM TO/);
     assert.match(await bad('rewrite name exact a.test b.test answer sideways'), /Corefile:2:45: unknown answer rewrite 'sideways'/);
   });
 });

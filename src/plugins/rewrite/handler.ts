@@ -14,7 +14,7 @@ import { nameToWire } from '../../dns/name.ts';
 import { Query, parseQuery, PARSE_OK } from '../../dns/query.ts';
 import { TCP_PREFIX, type ResponseWriter } from '../../dns/response.ts';
 import { NEXT, NEXT_POST, type Handler } from '../../plugin/types.ts';
-import { type NameRule, type RuleSpec, type TtlRule, expandGroups, fqdn, nameMatches, rewriteName } from './rules.ts';
+import { type NameRule, type RcodeRule, type RuleSpec, type TtlRule, expandGroups, fqdn, nameMatches, rewriteName } from './rules.ts';
 
 export interface RewriteConfig {
   rules: RuleSpec[];
@@ -39,6 +39,7 @@ interface Outcome {
   answerName: Array<[RegExp, string]>;
   answerValue: Array<[RegExp, string]>;
   ttl: TtlRule | null;
+  rcode: RcodeRule | null;
   changed: boolean;
 }
 
@@ -62,7 +63,7 @@ function nameText(q: Query): number {
 
 function bytesMatch(c: Compiled, len: number): boolean {
   const b = c.bytes!;
-  const spec = c.spec as NameRule | TtlRule;
+  const spec = c.spec as NameRule | TtlRule | RcodeRule;
   switch (spec.match) {
     case 'exact':
       return len === b.length && same(0, b);
@@ -82,7 +83,7 @@ function same(at: number, b: Uint8Array): boolean {
 }
 
 function compile(spec: RuleSpec): Compiled {
-  const named = spec.field === 'name' || spec.field === 'ttl';
+  const named = spec.field === 'name' || spec.field === 'ttl' || spec.field === 'rcode';
   const regex = named && spec.match === 'regex' ? new RegExp(spec.from) : null;
   return {
     spec,
@@ -125,10 +126,11 @@ export default function create(config: RewriteConfig): Handler {
       }
       text ??= out?.name ?? fqdn(q.nameText());
       const name = out?.name ?? text;
-      if (spec.field === 'ttl') {
+      if (spec.field === 'ttl' || spec.field === 'rcode') {
         if (!nameMatches(spec, name, c.regex)) continue;
         out ??= start(q);
-        out.ttl = spec;
+        if (spec.field === 'ttl') out.ttl = spec;
+        else out.rcode = spec;
         if (spec.stop) break;
         continue;
       }
@@ -147,14 +149,14 @@ export default function create(config: RewriteConfig): Handler {
   };
 
   const start = (q: Query): Outcome => ({
-    name: fqdn(q.nameText()), type: q.qtype, cls: q.qclass, restore: new Map(), answerName: [], answerValue: [], ttl: null, changed: false,
+    name: fqdn(q.nameText()), type: q.qtype, cls: q.qclass, restore: new Map(), answerName: [], answerValue: [], ttl: null, rcode: null, changed: false,
   });
 
   return {
     serve(q, _w, r) {
       const o = evaluate(q);
       if (o === null) return NEXT;
-      if (!o.changed) return NEXT_POST; // a ttl rule only: the answer changes, not the question
+      if (!o.changed) return NEXT_POST; // ttl or rcode rules only: the answer changes, not the question
       const orig = Buffer.from(q.msg.subarray(0, q.len));
       const msg = replaceQuestion(q.msg, q.len, q.questionEnd, nameToWire(o.name), o.type, o.cls);
       const clientMsg = q.clientMsg ?? orig;
@@ -174,6 +176,8 @@ export default function create(config: RewriteConfig): Handler {
       parseQuery(client, client.length, clientQuery);
       const o = evaluate(clientQuery);
       if (o === null) return;
+      if (o.rcode !== null && w.rcode === o.rcode.fromCode) w.rcode = o.rcode.toCode;
+      if (!o.changed && o.ttl === null) return; // an rcode rule only: nothing else to rewrite
       try {
         restoreAnswer(q, w, o, client);
       } catch (err) {
@@ -201,8 +205,9 @@ export default function create(config: RewriteConfig): Handler {
           if (g) { rr.name = fqdn(expandGroups(to, g)); break; }
         }
       }
+      // A ttl rule holds every section's TTLs (the SOA of a negative answer too), as CoreDNS's.
+      if (o.ttl !== null) (rr as { ttl?: number }).ttl = Math.min(o.ttl.max, Math.max(o.ttl.min, (rr as { ttl?: number }).ttl ?? 0));
       if (answerSection) {
-        if (o.ttl !== null) (rr as { ttl?: number }).ttl = Math.min(o.ttl.max, Math.max(o.ttl.min, (rr as { ttl?: number }).ttl ?? 0));
         const fields = VALUE_NAMES[rr.type];
         if (fields && o.answerValue.length > 0) {
           const d = rr as unknown as { data: unknown };

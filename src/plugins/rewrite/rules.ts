@@ -36,7 +36,17 @@ export interface TtlRule {
   stop: boolean;
 }
 
-export type RuleSpec = NameRule | TypeRule | TtlRule;
+/** `rcode`: a response code of the answer replaced by another, for names that match. */
+export interface RcodeRule {
+  field: 'rcode';
+  match: NameMatch;
+  from: string;
+  fromCode: number;
+  toCode: number;
+  stop: boolean;
+}
+
+export type RuleSpec = NameRule | TypeRule | TtlRule | RcodeRule;
 
 /** `{1}`..`{9}` in `to` replaced by the regex groups (CoreDNS's syntax). */
 export function expandGroups(to: string, groups: RegExpExecArray): string {

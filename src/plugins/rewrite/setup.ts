@@ -6,10 +6,20 @@ import type { PluginDefinition } from '../../plugin/types.ts';
 import type { RewriteConfig } from './handler.ts';
 import { type NameMatch, type RuleSpec, fqdn } from './rules.ts';
 
-const USAGE = 'rewrite [continue|stop] name|type|class|ttl ...';
+const USAGE = 'rewrite [continue|stop] name|type|class|ttl|rcode ...';
 const MATCHES: NameMatch[] = ['exact', 'prefix', 'suffix', 'substring', 'regex'];
 /** CoreDNS fields kdns does not rewrite yet: refused by name rather than as unknown. */
-const NOT_YET = ['edns0', 'rcode', 'cname'];
+const NOT_YET = ['edns0', 'cname'];
+/** Response codes by name (RFC 6895 2.3), as miekg/dns's StringToRcode knows them. */
+const RCODES: Record<string, number> = {
+  NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, YXDOMAIN: 6, YXRRSET: 7, NXRRSET: 8, NOTAUTH: 9, NOTZONE: 10,
+};
+
+function rcodeArg(t: Token): number {
+  const v = /^\d+$/.test(t.text) ? Number(t.text) : RCODES[t.text.toUpperCase()];
+  if (v === undefined || v > 15) fail(t, `unknown response code '${t.text}'`, `one of ${Object.keys(RCODES).join(', ')}, or a number 0-15`);
+  return v;
+}
 
 /** One rewrite per server, its rules in Corefile order, as CoreDNS runs it. */
 const configs: PerServerConfigs<RewriteConfig> = new WeakMap();
@@ -37,7 +47,7 @@ function parseRule(d: Directive): RuleSpec {
   const field = args.shift();
   if (!field) fail(d.name, 'rewrite needs a field', USAGE);
   const f = field.text.toLowerCase();
-  if (NOT_YET.includes(f)) fail(field, `rewrite ${f} is not available in kdns yet`, 'kdns rewrites name, type, class and ttl');
+  if (NOT_YET.includes(f)) fail(field, `rewrite ${f} is not available in kdns yet`, 'kdns rewrites name, type, class, ttl and rcode');
   if (f === 'type' || f === 'class') {
     if (args.length !== 2) fail(args[2] ?? field, `rewrite ${f} takes FROM TO`, `e.g. rewrite ${f} ${f === 'type' ? 'ANY HINFO' : 'CH IN'}`);
     const code = (t: Token): number => {
@@ -47,13 +57,19 @@ function parseRule(d: Directive): RuleSpec {
     };
     return { field: f, from: code(args[0]!), to: code(args[1]!), stop };
   }
-  if (f !== 'name' && f !== 'ttl') fail(field, `unknown rewrite field '${field.text}'`, USAGE);
+  if (f !== 'name' && f !== 'ttl' && f !== 'rcode') fail(field, `unknown rewrite field '${field.text}'`, USAGE);
   let match: NameMatch = 'exact';
   if (args[0] && (MATCHES as string[]).includes(args[0].text.toLowerCase())) match = args.shift()!.text.toLowerCase() as NameMatch;
   const from = args.shift();
   const to = args.shift();
-  if (!from || !to) fail(from ?? field, `rewrite ${f} needs ${f === 'ttl' ? 'NAME TTL' : 'FROM TO'}`, USAGE);
+  if (!from || !to) fail(from ?? field, `rewrite ${f} needs ${f === 'ttl' ? 'NAME TTL' : f === 'rcode' ? 'NAME FROM TO' : 'FROM TO'}`, USAGE);
   const normal = (t: Token): string => (match === 'regex' ? regexArg(t) : match === 'exact' || match === 'suffix' ? fqdn(t.text) : t.text.toLowerCase());
+  if (f === 'rcode') {
+    const toCode = args.shift();
+    if (!toCode) fail(to, 'rewrite rcode needs NAME FROM TO', 'e.g. rewrite rcode exact blocked.example. NXDOMAIN REFUSED');
+    if (args.length > 0) fail(args[0]!, 'rewrite rcode takes NAME FROM TO only', USAGE);
+    return { field: 'rcode', match, from: normal(from), fromCode: rcodeArg(to), toCode: rcodeArg(toCode), stop };
+  }
   if (f === 'ttl') {
     if (args.length > 0) fail(args[0]!, 'rewrite ttl takes no options', USAGE);
     const [min, max] = parseTtl(to);
@@ -79,7 +95,7 @@ function parseRule(d: Directive): RuleSpec {
 
 export const rewrite: PluginDefinition = {
   name: 'rewrite',
-  summary: 'rewrites the question (name, type, class) for later plugins and the answer back (names, TTLs)',
+  summary: 'rewrites the question (name, type, class) for later plugins and the answer back (names, TTLs, response codes)',
   repeatable: true,
   setup(ctx) {
     const d = ctx.directive;
