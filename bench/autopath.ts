@@ -17,7 +17,7 @@
 // cluster.local`, `ndots:5`) resolves --names names of each kind from 127.0.0.5, A and AAAA per
 // search element as glibc's getaddrinfo does, walking on past NXDOMAIN and NODATA, and counts
 // the queries it sent until an address came back (and checks the address).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,7 +28,7 @@ import { endpointSlice, namespace, pod, service, startFakeApiServer } from '../t
 import { PRIMARY_ENV, PRIMARY_NODE_FLAGS } from '../bin/node-flags.js';
 import { parseCli } from './cli-args.ts';
 import { freePort } from './dnsutil.ts';
-import { processMemoryKiB } from './k8s-scale.ts';
+import { pollReady, processMemoryKiB } from './k8s-scale.ts';
 import { fileTimestamp, machineInfo, sourceState } from './run-info.ts';
 import { syntheticCluster, type K8sJson } from './synthetic-cluster.ts';
 
@@ -142,22 +142,6 @@ async function resolve(sock: dgram.Socket, port: number, name: string): Promise<
   return { address: null, queries };
 }
 
-async function waitReady(port: number, timeoutMs: number, proc: ChildProcess): Promise<number> {
-  const t0 = performance.now();
-  while (performance.now() - t0 < timeoutMs) {
-    if (proc.exitCode !== null) throw new Error('exited before ready');
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(1000) });
-      await res.body?.cancel();
-      if (res.status === 200) return performance.now() - t0;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`not ready after ${timeoutMs} ms`);
-}
-
 async function autopathSuccess(metricsPort: number): Promise<number | null> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -241,15 +225,17 @@ async function main(): Promise<void> {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdns-autopath-'));
       const conf = path.join(dir, 'Corefile');
       fs.writeFileSync(conf, corefile(t, port, readyPort, metricsPort, api.url, upstream.address));
+      const t0 = performance.now();
       const proc = t.coredns
         ? spawn(path.resolve(v.coredns!), ['-conf', conf], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
         : spawn(process.execPath, [...PRIMARY_NODE_FLAGS, path.join(ROOT, 'bin', 'kdns.js'), '-conf', conf, '-workers', '2'], { cwd: ROOT, env: { ...process.env, ...PRIMARY_ENV }, stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       proc.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
       try {
-        const readyMs = await waitReady(readyPort, timeoutMs, proc).catch((e: Error) => {
-          throw new Error(`${t.name}: ${e.message}: ${err}`);
-        });
+        const exited = new Promise<number>((r) => proc.once('exit', () => r(Number.NaN)));
+        const readyAt = await Promise.race([pollReady(readyPort, timeoutMs), exited]);
+        if (Number.isNaN(readyAt)) throw new Error(`${t.name}: not ready after ${timeoutMs} ms, or exited: ${err}`);
+        const readyMs = readyAt - t0;
         await new Promise((r) => setTimeout(r, settleMs));
         const mem = processMemoryKiB(proc.pid!);
         const queries = { outside: { names: 0, queries: 0, wrong: 0 }, 'other-namespace': { names: 0, queries: 0, wrong: 0 }, 'same-namespace': { names: 0, queries: 0, wrong: 0 } };

@@ -323,7 +323,7 @@ export function processMemoryKiB(pid: number): { rss: number; hwm: number; anon:
 }
 
 /** performance.now() of the first 200 from http://127.0.0.1:PORT/ready (polled every 5 ms); NaN after the timeout. */
-async function pollReady(port: number, timeoutMs: number): Promise<number> {
+export async function pollReady(port: number, timeoutMs: number): Promise<number> {
   const end = performance.now() + timeoutMs;
   while (performance.now() < end) {
     try {

@@ -42,8 +42,7 @@ export function fallthroughMatcher(listed: string[] | null, all: string[]): Zone
   return listed === null ? null : new ZoneMatcher(listed.length > 0 ? listed : all);
 }
 
-/** Does a label of the query name start at byte `at`? */
-export function isLabelStart(q: Query, at: number): boolean {
+function isLabelStart(q: Query, at: number): boolean {
   if (at === q.nameLen - 1) return true; // the root label
   for (let i = 0; i < q.labelCount; i++) if (q.labelStarts[i] === at) return true;
   return false;

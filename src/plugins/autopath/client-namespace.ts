@@ -7,9 +7,9 @@
 // answered as without autopath, and its resolver walks the search path itself.
 //
 // Per lookup: the address parsed from its text, two names built in scratch space, one or two
-// table lookups; nothing allocated for IPv4 clients.
+// table lookups; nothing allocated.
 import { QTYPE } from '../../dns/constants.ts';
-import { ipv6Groups } from '../../dns/ip.ts';
+import { parseAddress } from '../../dns/address-match.ts';
 import { hashName } from '../../dns/name.ts';
 import type { Query } from '../../dns/query.ts';
 import { type TableReader, variantAn, variantData, variantLen } from '../../table/reader.ts';
@@ -23,7 +23,8 @@ const HEADER = 12;
 export class ClientNamespace {
   private readonly table: TableReader;
   private readonly podsVerified: boolean;
-  /** The client's address: 4 bytes (IPv4) or 16. */
+  /** The client's address as parseAddress reads it, then as 4 bytes (IPv4) or 16. */
+  private readonly words = new Uint32Array(4);
   private readonly addr = new Uint8Array(16);
   /** A name being looked up (wire form, lower case). */
   private readonly name = new Uint8Array(256);
@@ -47,40 +48,19 @@ export class ClientNamespace {
     return this.byPtr(q, nsAt, len) || (this.podsVerified && this.byPodName(q, nsAt, len));
   }
 
-  /** Fills `addr` from the text form (`::ffff:a.b.c.d` is IPv4); returns 4, 16 or 0. */
+  /** Fills `addr` from the text form (IPv4-mapped IPv6 is IPv4); returns 4, 16 or 0. */
   private parse(a: string): number {
-    let from = 0;
-    if (a.length > 7 && a.charCodeAt(0) === 0x3a && a.startsWith('::ffff:') && a.indexOf('.') > 0) from = 7;
-    let octet = 0;
-    let digits = 0;
-    let n = 0;
-    for (let i = from; i <= a.length; i++) {
-      const c = i === a.length ? 0x2e : a.charCodeAt(i);
-      if (c === 0x2e) {
-        if (digits === 0 || n === 4) return this.parse6(a);
-        this.addr[n++] = octet;
-        octet = 0;
-        digits = 0;
-      } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
-        octet = octet * 10 + (c - 0x30);
-        digits++;
-        if (octet > 255) return 0;
-      } else {
-        return this.parse6(a);
-      }
+    const kind = parseAddress(a, this.words);
+    if (kind === 0) return 0;
+    const n = kind === 4 ? 1 : 4;
+    for (let w = 0; w < n; w++) {
+      const v = this.words[w]!;
+      this.addr[4 * w] = v >>> 24;
+      this.addr[4 * w + 1] = (v >>> 16) & 0xff;
+      this.addr[4 * w + 2] = (v >>> 8) & 0xff;
+      this.addr[4 * w + 3] = v & 0xff;
     }
-    return n === 4 ? 4 : 0;
-  }
-
-  private parse6(a: string): number {
-    if (a.indexOf(':') < 0) return 0;
-    const g = ipv6Groups(a);
-    if (g.length !== 8) return 0;
-    for (let i = 0; i < 8; i++) {
-      this.addr[2 * i] = g[i]! >> 8;
-      this.addr[2 * i + 1] = g[i]! & 0xff;
-    }
-    return 16;
+    return 4 * n;
   }
 
   /** A PTR of the address points into the namespace (RFC 1035 3.5, RFC 3596 2.5 names). */

@@ -12,13 +12,13 @@
 import { FLAG_AA, FLAG_AD, FLAG_RA, HEADER_SIZE, RCODE } from '../../dns/constants.ts';
 import { replaceQuestion } from '../../dns/message.ts';
 import { appendPacketRecords, decodeSections } from '../../dns/packet-records.ts';
-import { nameToWire, wireToName } from '../../dns/name.ts';
+import { labelsOf, nameToWire, wireToName } from '../../dns/name.ts';
 import { type Query, isLabelAt } from '../../dns/query.ts';
 import type { ResponseWriter } from '../../dns/response.ts';
 import { listenerIndex } from '../../plugin/listen-address.ts';
 import { answerFromSubQueries } from '../../plugin/sub-queries.ts';
 import { NEXT, type Handler, type RequestState, type WorkerEnv } from '../../plugin/types.ts';
-import { ZoneMatcher, isLabelStart } from '../../table/zone-match.ts';
+import { ZoneMatcher } from '../../table/zone-match.ts';
 import type { AutopathRequest } from '../kubernetes/autopath-link.ts';
 import { ClientNamespace } from './client-namespace.ts';
 
@@ -43,9 +43,10 @@ export default function create(config: AutopathConfig, env: WorkerEnv): Handler 
   const zones = new ZoneMatcher(config.zones);
   const k8s = config.link?.kubernetes ?? null;
   const fileSearch = config.search === null ? null : [...config.search.map((n) => nameToWire(n)), ROOT];
-  const firstWire = fileSearch?.[0] ?? null;
+  /** A resolv.conf's first domain, as a zone: the query must lie below it. */
+  const firstDomain = config.search === null ? null : new ZoneMatcher([config.search[0]!]);
   const kzones = k8s === null ? null : new ZoneMatcher(k8s.zones);
-  const kzoneLabels = kzones?.wire.map(labelCount) ?? [];
+  const kzoneLabels = kzones?.names.map((n) => labelsOf(n).length) ?? [];
   const hostSearch = k8s === null ? [] : k8s.hostSearch.map((n) => nameToWire(n));
   const table = k8s === null ? null : env.table(k8s.tableId);
   const clients = table === null ? null : new ClientNamespace(table, k8s!.podsVerified);
@@ -64,9 +65,8 @@ export default function create(config: AutopathConfig, env: WorkerEnv): Handler 
     if (svcIndex < 2 || !isLabelAt(q, q.labelStarts[svcIndex]!, SVC)) return null;
     if (!table!.ready) return null; // the kubernetes plugin answers SERVFAIL meanwhile
     const nsAt = q.labelStarts[svcIndex - 1]!;
-    const exists = table!.find(q) !== 0;
     if (!clients!.isIn(q, nsAt, q.remoteAddress)) return null;
-    if (exists) {
+    if (table!.find(q) !== 0) {
       // The first element answers: the plugins after this one write it as they would anyway.
       count(q.localAddress);
       return null;
@@ -81,17 +81,15 @@ export default function create(config: AutopathConfig, env: WorkerEnv): Handler 
 
   /** A resolv.conf's list: the query ends in its first domain, below it by a label or more. */
   function filePath(q: Query): { baseLen: number; suffixes: Uint8Array[] } | null {
-    const first = firstWire!;
-    const at = q.nameLen - first.length;
-    if (at <= 0 || !isLabelStart(q, at)) return null;
-    for (let i = 0; i < first.length; i++) if (q.lower[at + i] !== first[i]) return null;
-    return { baseLen: at, suffixes: fileSearch! };
+    if (firstDomain!.match(q) < 0) return null;
+    const at = q.nameLen - firstDomain!.wire[0]!.length;
+    return at === 0 ? null : { baseLen: at, suffixes: fileSearch! };
   }
 
   return {
     serve(q, w, r) {
       if (zones.match(q) < 0) return NEXT;
-      const path = kzones !== null ? kubernetesPath(q) : firstWire !== null ? filePath(q) : null;
+      const path = kzones !== null ? kubernetesPath(q) : firstDomain !== null ? filePath(q) : null;
       if (path === null) return NEXT;
       return walk(q, w, r, path.baseLen, path.suffixes);
     },
@@ -152,10 +150,4 @@ function answer(q: Query, out: ResponseWriter, found: ResponseWriter, original: 
   }
   out.start(q, found.rcode, found.flags & (FLAG_AA | FLAG_RA | FLAG_AD));
   appendPacketRecords(out, { answers, authorities: m.authorities ?? [], additionals: m.additionals ?? [] });
-}
-
-function labelCount(wire: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; wire[i] !== 0; i += wire[i]! + 1) n++;
-  return n;
 }

@@ -5,11 +5,11 @@
 // RESOLV-CONF is a resolv.conf-style file whose `search` line is the path for every client, or
 // `@kubernetes`: each client's own path (`<ns>.svc.<zone> svc.<zone> <zone>` and the host's
 // search domains), its namespace read from the kubernetes plugin's table (client-namespace.ts).
-import { existsSync } from 'node:fs';
 import { metrics } from '../../metrics/index.ts';
 import { fail, noBlock, zonesArg } from '../../plugin/args.ts';
 import type { PluginDefinition } from '../../plugin/types.ts';
-import { requestKubernetesSearch, searchDomains } from '../kubernetes/autopath-link.ts';
+import { readResolvConfFile, searchDomains } from '../../config/resolv-conf.ts';
+import { requestKubernetesSearch } from '../kubernetes/autopath-link.ts';
 import { serverLabel } from '../prometheus/setup.ts';
 import type { AutopathConfig } from './handler.ts';
 
@@ -47,8 +47,9 @@ export const autopath: PluginDefinition = {
         config.link = requestKubernetesSearch(ctx.block.key);
       }
     } else {
-      if (!existsSync(last.text)) fail(last, `cannot read ${last.text}`, 'name a resolv.conf-style file with a `search` line, or @kubernetes');
-      const search = searchDomains(last.text);
+      const file = readResolvConfFile(last.text);
+      if ('error' in file) fail(last, `cannot read ${last.text}: ${file.error}`, 'name a resolv.conf-style file with a `search` line, or @kubernetes');
+      const search = searchDomains(file.lines);
       if (search.length === 0) fail(last, `no search domains in ${last.text}`, 'the file needs a line like `search default.svc.cluster.local svc.cluster.local cluster.local`');
       config.search = search;
     }

@@ -3,18 +3,19 @@
 //
 // Cost: a query that is not AAAA/IN (or comes over IPv4 without allow_ipv4) pays a type and
 // family test. An eligible AAAA query is asked of the plugins after this one as a sub-query
-// (plugin/sub-queries.ts), its answer copied through when it has AAAA records or is NXDOMAIN;
-// otherwise the A query is asked too and the answer synthesized (decoded and encoded with
-// dns-packet): the slow path, for IPv6-only clients of IPv4-only names.
+// (plugin/sub-queries.ts) and its answer copied through, its record types read in place, when
+// it has AAAA records or is NXDOMAIN; otherwise the A query is asked too and the answer
+// synthesized (decoded and encoded with dns-packet): the slow path, for IPv6-only clients of
+// IPv4-only names.
 import { FLAG_AA, FLAG_AD, FLAG_RA, FLAG_TC, HEADER_SIZE, QCLASS, QTYPE, RCODE } from '../../dns/constants.ts';
-import { replaceQuestion } from '../../dns/message.ts';
+import { replaceQuestion, skipName, skipRecord } from '../../dns/message.ts';
 import { appendPacketRecords, decodeSections } from '../../dns/packet-records.ts';
 import type { Query } from '../../dns/query.ts';
 import { TCP_PREFIX, type ResponseWriter } from '../../dns/response.ts';
+import { parseAddress } from '../../dns/address-match.ts';
 import { listenerIndex } from '../../plugin/listen-address.ts';
 import { answerFromSubQueries } from '../../plugin/sub-queries.ts';
 import { NEXT, type Handler, type WorkerEnv } from '../../plugin/types.ts';
-import { skipName } from '../../dns/message.ts';
 
 export interface Dns64Config {
   /** The NAT64 prefix's bytes (16) and length in bits (32, 40, 48, 56, 64 or 96). */
@@ -43,8 +44,7 @@ export default function create(config: Dns64Config, env: WorkerEnv): Handler {
       return answerFromSubQueries(q, w, r, 'dns64', (chain, end) => {
         chain.run(client, (_q6, w6, r6) => {
           if (r6.error !== null) return end({ error: r6.error });
-          const aaaa = decodeSections(w6, 0);
-          if (!shouldSynthesize(w6.rcode, aaaa, config.translateAll)) {
+          if (!shouldSynthesize(w6, questionEnd, config.translateAll)) {
             return end({ write: (cq, out) => copyAnswer(cq, out, w6, questionEnd) });
           }
           const name = client.subarray(HEADER_SIZE, skipName(client, HEADER_SIZE, client.length));
@@ -52,7 +52,7 @@ export default function create(config: Dns64Config, env: WorkerEnv): Handler {
             if (r4.error !== null) return end({ error: r4.error });
             end({
               write(cq, out) {
-                synthesize(cq, out, aaaa, decodeSections(w4, 0), config);
+                synthesize(cq, out, decodeSections(w6, 0), decodeSections(w4, 0), config);
                 env.metrics.inc(config.translated[listenerIndex(config.addresses, localAddress)]!);
               },
             });
@@ -63,19 +63,30 @@ export default function create(config: Dns64Config, env: WorkerEnv): Handler {
   };
 }
 
+const ADDRESS = new Uint32Array(4);
+
 /** Go's Family(): 1 for an IPv4 address, an IPv4-mapped IPv6 one included. */
 function isIpv4Client(address: string): boolean {
-  return address.indexOf(':') < 0 || (address.startsWith('::ffff:') && address.indexOf('.') > 0);
+  return parseAddress(address, ADDRESS) === 4;
 }
 
 /**
  * RFC 6147 5.1.1 and 5.1.2: NXDOMAIN is passed on; any other answer without an AAAA record in
- * its answer section (NODATA, and errors, treated as empty) is synthesized.
+ * its answer section (NODATA, and errors, treated as empty) is synthesized. The records' types
+ * are read in place: an answer passed through is never decoded.
  */
-function shouldSynthesize(rcode: number, m: ReturnType<typeof decodeSections>, translateAll: boolean): boolean {
-  if (rcode === RCODE.NXDOMAIN) return false;
+function shouldSynthesize(w: ResponseWriter, questionEnd: number, translateAll: boolean): boolean {
+  if (w.rcode === RCODE.NXDOMAIN) return false;
   if (translateAll) return true;
-  return !(m.answers ?? []).some((a) => a.type === 'AAAA');
+  const b = w.buf;
+  let o = TCP_PREFIX + questionEnd;
+  for (let i = 0; i < w.an && o >= 0; i++) {
+    const at = skipName(b, o, w.end);
+    if (at < 0 || at + 2 > w.end) break;
+    if (((b[at]! << 8) | b[at + 1]!) === QTYPE.AAAA) return false;
+    o = skipRecord(b, o, w.end);
+  }
+  return true;
 }
 
 /** The sub-query's answer as it is: its question is the client's, byte for byte. */

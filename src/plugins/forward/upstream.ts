@@ -1,10 +1,11 @@
 // forward's TO arguments: `1.2.3.4`, `1.2.3.4:5353`, `[::1]:53`, `dns://...`, `tls://...` (port
 // 853), or a resolv.conf-style file whose `nameserver` lines give the upstreams (port 53), as
 // CoreDNS's parse.HostPortOrFile reads them.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Token } from '../../corefile/index.ts';
 import { fail } from '../../plugin/args.ts';
+import { readResolvConfFile } from '../../config/resolv-conf.ts';
 
 export interface Upstream {
   /** IP literal (IPv6 without brackets, a `%zone` kept). */
@@ -74,20 +75,15 @@ function isAddress(s: string): boolean {
  * them; `#` and `;` start comments. Other keywords are ignored.
  */
 export function readResolvConf(t: Token, path: string): Upstream[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    fail(t, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const file = readResolvConfFile(path);
+  if ('error' in file) fail(t, `cannot read ${path}: ${file.error}`);
   const out: Upstream[] = [];
-  text.split('\n').forEach((line, i) => {
-    const f = line.replace(/[#;].*$/, '').trim().split(/\s+/);
-    if (f[0] !== 'nameserver' || f.length < 2) return;
-    const ns = f[1]!;
-    if (!isAddress(ns)) fail(t, `${path}:${i + 1}: nameserver '${ns}' is not an IP address`);
+  for (const { words, line } of file.lines) {
+    if (words[0] !== 'nameserver' || words.length < 2) continue;
+    const ns = words[1]!;
+    if (!isAddress(ns)) fail(t, `${path}:${line}: nameserver '${ns}' is not an IP address`);
     out.push(upstream(ns, DNS_PORT, false));
-  });
+  }
   if (out.length === 0) fail(t, `no nameservers found in ${path}`, 'a resolv.conf names its servers on `nameserver ADDRESS` lines');
   return out;
 }

@@ -2,8 +2,7 @@
 // setup runs first (directive order) and leaves a request here under the server's key; the
 // kubernetes setup that follows fills it in. Worker configs are cloned only once the whole plan
 // is built, so the filled-in request reaches the workers with autopath's config.
-import { readFileSync } from 'node:fs';
-import { canonicalName } from '../../dns/name.ts';
+import { readResolvConfFile, searchDomains } from '../../config/resolv-conf.ts';
 
 export interface KubernetesSearch {
   /** The kubernetes plugin's record table: its PTRs and pod names tell a client's namespace. */
@@ -34,30 +33,17 @@ export function takeAutopathRequest(serverKey: string): AutopathRequest | null {
   return r;
 }
 
-/**
- * The `search` domains of a resolv.conf, canonical, as miekg/dns reads them (the last `search`
- * or `domain` line wins; `#` and `;` start comments). Missing file: none.
- */
-export function searchDomains(path: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return [];
-  }
-  let out: string[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.replace(/[#;].*$/, '').trim().split(/\s+/);
-    if ((f[0] === 'search' || f[0] === 'domain') && f.length > 1) out = f.slice(1).map(canonicalName);
-  }
-  return out;
+/** The host's search domains: none when its resolv.conf cannot be read. */
+export function hostSearchDomains(): string[] {
+  const file = readResolvConfFile(hostResolvConf());
+  return 'error' in file ? [] : searchDomains(file.lines);
 }
 
 /**
  * The host's resolv.conf, whose search domains follow the cluster's in the search path. Tests
  * (KDNS_TEST_HOOKS=1) may name another file, as they cannot write /etc/resolv.conf.
  */
-export function hostResolvConf(): string {
+function hostResolvConf(): string {
   if (process.env.KDNS_TEST_HOOKS === '1' && process.env.KDNS_TEST_HOST_RESOLV_CONF) return process.env.KDNS_TEST_HOST_RESOLV_CONF;
   return '/etc/resolv.conf';
 }

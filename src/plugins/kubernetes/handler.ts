@@ -14,6 +14,7 @@ import { answerEntry, appendZoneSoa } from '../../table/answer.ts';
 import { ZoneMatcher, fallthroughMatcher } from '../../table/zone-match.ts';
 import type { KubernetesConfig } from './setup.ts';
 import { POD_LABEL, PartialTable } from './partial.ts';
+import { answerUnsynced } from './unsynced.ts';
 
 
 export default function create(config: KubernetesConfig, env: WorkerEnv): Handler {
@@ -67,13 +68,7 @@ export default function create(config: KubernetesConfig, env: WorkerEnv): Handle
       if (q.qclass !== QCLASS.IN && q.qclass !== QCLASS.ANY) return NEXT;
       const z = zones.match(q);
       if (z < 0) return NEXT;
-      if (!table.ready) {
-        // Not synced yet: the table cannot tell a missing name from one not loaded. A
-        // fallthrough zone goes on (as CoreDNS checks fallthrough first); the rest is SERVFAIL.
-        if (fallthrough !== null && fallthrough.match(q) >= 0) return NEXT;
-        w.start(q, RCODE.SERVFAIL, 0);
-        return RCODE.SERVFAIL;
-      }
+      if (!table.ready) return answerUnsynced(fallthrough, q, w);
       const entry = table.find(q);
       if (table.partial) {
         // A big cluster's first sync is still going in: answer only what the table vouches for.

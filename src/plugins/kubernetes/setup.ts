@@ -15,7 +15,7 @@ import { type ApiConnection, IN_CLUSTER_DIR, KubeconfigError, endpointConnection
 import { ApiSource, WATCHED_API_PATHS } from './api-source.ts';
 import { collectGarbage } from '../../server/primary-heap.ts';
 import { takeExternalZone } from './external-zone.ts';
-import { hostResolvConf, searchDomains, takeAutopathRequest } from './autopath-link.ts';
+import { hostSearchDomains, takeAutopathRequest } from './autopath-link.ts';
 import { ClusterState, type PodMode } from './cluster-state.ts';
 import { LabelSelectorError, type LabelSelector, parseLabelSelector } from './label-selector.ts';
 import { ManifestError, ManifestSource, loadManifests } from './manifests.ts';
@@ -159,7 +159,7 @@ export const kubernetes: PluginDefinition = {
     // `autopath @kubernetes` in this server: it reads clients' namespaces from this table.
     const autopath = takeAutopathRequest(ctx.block.key);
     if (autopath !== null) {
-      autopath.kubernetes = { tableId: id, zones: forward, podsVerified: o.pods === 'verified', hostSearch: searchDomains(hostResolvConf()) };
+      autopath.kubernetes = { tableId: id, zones: forward, podsVerified: o.pods === 'verified', hostSearch: hostSearchDomains() };
     }
 
     let source: { stop(): Promise<void> | void } | null = null;
