@@ -39,6 +39,10 @@ describe('rewrite', () => {
     rewrite continue name exact chain.test d.test
     rewrite continue name exact d.test c.test
     rewrite ttl exact c.test 5
+    rewrite stop {
+        name regex (.*)-blk\\.test {1}.y.z.test
+        answer name (.*)\\.y\\.z\\.test {1}-blk.test
+    }
     hosts ${hosts} {
         fallthrough
     }
@@ -76,6 +80,8 @@ rc.test:{PORT} {
       ['p.new.test', 'A', ['Q p.new.test A IN', 'p.new.test 3600 A 10.5.0.2']],
       ['x.y.zzz.test', 'A', ['Q x.y.zzz.test A IN', 'x.y.xz.test 3600 A 10.5.0.3'].slice(0, 1)],
       ['b.test', 'AAAA', ['Q b.test AAAA IN', 'b.test 3600 A 10.5.0.1']],
+      // The block form: its lines one rule (CoreDNS 1.12.2 gives the same answer).
+      ['x-blk.test', 'A', ['Q x-blk.test A IN', 'x-blk.test 3600 A 10.5.0.3']],
     ];
     for (const [name, type, want] of cases) {
       const r = await udpQuery(s.port, name, { type });
@@ -124,7 +130,15 @@ rc.test:{PORT} {
   test('mistakes: a config error with file and line', async () => {
     const bad = async (line: string): Promise<string> => configError(`.:1053 {\n    ${line}\n}\n`);
     assert.match(await bad('rewrite bogus a b'), /Corefile:2:13: unknown rewrite field 'bogus'/);
-    assert.match(await bad('rewrite edns0 local set 0xffee abc'), /Corefile:2:13: rewrite edns0 is not available in kdns yet/);
+    assert.match(await bad('rewrite cname exact a.test. b.test.'), /Corefile:2:13: rewrite cname is not available in kdns yet/);
+    assert.match(await bad('rewrite edns0 local add 0xffee abc'), /Corefile:2:25: unknown edns0 action 'add'/);
+    assert.match(await bad('rewrite edns0 local set 0x1ffff abc'), /Corefile:2:29: '0x1ffff' is not an option code/);
+    assert.match(await bad('rewrite edns0 local set 0xffee 0xabc'), /Corefile:2:36: '0xabc' is not hexadecimal data/);
+    assert.match(await bad('rewrite edns0 local set 0xffee {client}'), /Corefile:2:36: unknown edns0 variable '\{client\}'/);
+    assert.match(await bad('rewrite edns0 subnet set 33 56'), /Corefile:2:30: '33' is not an IPv4 prefix length/);
+    assert.match(await bad('rewrite edns0 nsid set 1'), /Corefile:2:28: rewrite edns0 nsid takes no value/);
+    assert.match(await configError('.:1053 {\n    rewrite {\n        name exact a.test b.test {\n        }\n    }\n}\n'), /Corefile:3:9: a rewrite block holds one rule/);
+    assert.match(await bad('rewrite edns0 cookie set'), /Corefile:2:19: unknown edns0 option 'cookie'/);
     assert.match(await bad('rewrite type AAAA BOGUS'), /Corefile:2:23: unknown type 'BOGUS'/);
     assert.match(await bad('rewrite name regex ( x'), /Corefile:2:24: '\(' is not a regular expression/);
     assert.match(await bad('rewrite name exact a.test'), /Corefile:2:24: rewrite name needs FROM TO/);
@@ -132,5 +146,93 @@ rc.test:{PORT} {
     assert.match(await bad('rewrite rcode exact a.test BOGUS NOERROR'), /Corefile:2:32: unknown response code 'BOGUS'/);
     assert.match(await bad('rewrite rcode exact a.test NXDOMAIN'), /Corefile:2:32: rewrite rcode needs NAME FROM TO/);
     assert.match(await bad('rewrite name exact a.test b.test answer sideways'), /Corefile:2:45: unknown answer rewrite 'sideways'/);
+  });
+});
+
+// edns0 rules: what the upstream receives, side by side with CoreDNS 1.12.2 on the same rules
+// (22 Corefiles, plain, EDNS and option-carrying queries: the same options in the same order).
+describe('rewrite edns0', () => {
+  let s: RunningServer;
+  let up: FaultServer;
+  const hex = (t: string): string => Buffer.from(t).toString('hex');
+  before(async () => {
+    up = await startFaultServer();
+    for (const n of ['a.e1.test', 'b.e2.test', 'c.e3.test']) up.setRecords(n, [{ type: 'A', ttl: 300, data: '10.7.0.1' }]);
+    s = await startServer(`
+e1.test:{PORT} {
+    bind 127.0.0.1
+    rewrite continue edns0 local set 0xffee abcd
+    rewrite continue edns0 local append 0xffef {client_ip}
+    rewrite continue edns0 local set 0xfff0 {qname}
+    rewrite continue edns0 nsid append
+    rewrite continue edns0 subnet set 24 56
+    rewrite edns0 local replace 0xfff1 0x6162 revert
+    forward . ${up.address}
+}
+e2.test:{PORT} {
+    bind 127.0.0.1
+    rewrite stop edns0 local replace 0xaaaa never
+    rewrite edns0 local set 0xbbbb {protocol}
+    rewrite edns0 local set 0xcccc never
+    forward . ${up.address}
+}
+e3.test:{PORT} {
+    bind ::1
+    rewrite edns0 subnet set 24 56
+    forward . ${up.address}
+}
+`);
+  });
+  after(async () => {
+    await s?.stop();
+    await up?.stop();
+  });
+  const lastOptions = (name: string): Array<{ code: number; data: string }> | undefined => up.queries({ name }).at(-1)?.options;
+
+  test('a query without EDNS: the upstream gets an OPT (4096) with the options, the client an answer without one', async () => {
+    const r = await udpQuery(s.port, 'a.e1.test', { edns: false });
+    assert.equal(r.rcode, 'NOERROR');
+    assert.deepEqual(r.answers.map((a) => a.data), ['10.7.0.1']);
+    assert.equal(r.additionals.some((a) => a.type === 'OPT'), false, 'no OPT for a client that sent none (RFC 6891 7)');
+    const got = up.queries({ name: 'a.e1.test' }).at(-1)!;
+    assert.equal(got.udpSize, 4096);
+    assert.deepEqual(got.options, [
+      { code: 0xffee, data: hex('abcd') },
+      { code: 0xffef, data: '7f000001' },
+      { code: 0xfff0, data: hex('a.e1.test.') },
+      { code: 3, data: '' },
+      { code: 8, data: '000118007f0000' }, // RFC 7871: family 1, /24, scope 0, three octets
+    ]);
+  });
+
+  test('options the client sent: set and replace change them in place, append adds after them', async () => {
+    const r = await udpQuery(s.port, 'a.e1.test', {
+      edns: { options: [{ code: 0xffee, data: Buffer.from('orig') }, { code: 8, data: Buffer.from('000120000a090909', 'hex') }, { code: 0xfff1, data: Buffer.from('zz') }] },
+    });
+    assert.equal(r.rcode, 'NOERROR');
+    const opt = r.additionals.find((a) => a.type === 'OPT') as unknown as { options: unknown[] } | undefined;
+    assert.deepEqual(opt?.options, [], 'the client\'s answer carries none of the options given to the upstream (revert)');
+    assert.deepEqual(lastOptions('a.e1.test'), [
+      { code: 0xffee, data: hex('abcd') },
+      { code: 8, data: '000118007f0000' },
+      { code: 0xfff1, data: hex('ab') },
+      { code: 0xffef, data: '7f000001' },
+      { code: 0xfff0, data: hex('a.e1.test.') },
+      { code: 3, data: '' },
+    ]);
+  });
+
+  test('stop ends the list only where a rule changed something; {protocol} over TCP', async () => {
+    await udpQuery(s.port, 'b.e2.test', { edns: {} });
+    assert.deepEqual(lastOptions('b.e2.test'), [{ code: 0xbbbb, data: hex('udp') }], 'replace found nothing: the next rule ran, and stopped the list');
+    const t = await tcpQuery(s.port, 'b.e2.test', { edns: {} });
+    assert.equal(t.rcode, 'NOERROR');
+    assert.deepEqual(lastOptions('b.e2.test'), [{ code: 0xbbbb, data: hex('tcp') }]);
+  });
+
+  test('subnet from an IPv6 client: family 2 and the /56 of its address', async () => {
+    const r = await udpQuery(s.port, 'c.e3.test', { edns: {}, from: '::1' });
+    assert.equal(r.rcode, 'NOERROR');
+    assert.deepEqual(lastOptions('c.e3.test'), [{ code: 8, data: '00023800' + '00'.repeat(7) }]);
   });
 });

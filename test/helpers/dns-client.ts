@@ -10,7 +10,8 @@ export interface QueryOptions {
   type?: string;
   cls?: string;
   id?: number;
-  edns?: { udpSize?: number; version?: number; do?: boolean } | false;
+  /** EDNS0: the OPT record's UDP size, version, DO bit and options (raw data per code). */
+  edns?: { udpSize?: number; version?: number; do?: boolean; options?: Array<{ code: number; data: Buffer }> } | false;
   rd?: boolean;
   timeoutMs?: number;
   /** Source address to send from (a loopback address: 127.0.0.N, ::1). */
@@ -22,7 +23,7 @@ export function encodeQuery(name: string, opts: QueryOptions = {}): Buffer {
   if (opts.edns) {
     additionals.push({
       type: 'OPT', name: '.', udpPayloadSize: opts.edns.udpSize ?? 1232,
-      extendedRcode: 0, ednsVersion: opts.edns.version ?? 0, flags: opts.edns.do ? dnsPacket.DNSSEC_OK : 0, flag_do: !!opts.edns.do, options: [],
+      extendedRcode: 0, ednsVersion: opts.edns.version ?? 0, flags: opts.edns.do ? dnsPacket.DNSSEC_OK : 0, flag_do: !!opts.edns.do, options: opts.edns.options ?? [],
     } as unknown as dnsPacket.Answer);
   }
   return dnsPacket.encode({

@@ -22,6 +22,8 @@ export interface QueryRecord {
   edns: boolean;
   /** EDNS UDP size the query advertised, when it had EDNS. */
   udpSize?: number;
+  /** Its EDNS options in order: code and data as hex. */
+  options?: Array<{ code: number; data: string }>;
   /** TCP connection number (1, 2, ...) so tests can see reuse and pipelining. */
   conn?: number;
   time: number;
@@ -169,7 +171,8 @@ export class FaultServer {
     const opt = optOf(q);
     this.log.push({
       name: question.name, type: question.type, transport: reply.transport, id: q.id!, rd: q.flag_rd, do: opt?.flag_do ?? false, edns: !!opt,
-      udpSize: opt?.udpPayloadSize, conn: reply.conn, time: Date.now(),
+      udpSize: opt?.udpPayloadSize, options: opt?.options.map((o) => ({ code: o.code, data: Buffer.from(o.data ?? []).toString('hex') })),
+      conn: reply.conn, time: Date.now(),
     });
     const [kind, arg] = this.take(question.name).split(' ') as [string, string | undefined];
     const normal = (): Buffer => (reply.transport === 'udp' ? encodeWithin(this.zone.answer(q), udpLimit(q)) : dnsPacket.encode(this.zone.answer(q)));

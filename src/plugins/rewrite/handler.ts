@@ -5,7 +5,8 @@
 // Queries no rule matches cost a byte comparison per rule against the name's text, made in
 // scratch space (no allocation; regex rules need the name as a string, one per query). A
 // rewritten query is rebuilt as a new message and parsed again, and its answer is decoded and
-// encoded with dns-packet: the slow path, for the queries the rules pick.
+// encoded with dns-packet: the slow path, for the queries the rules pick. An edns0 rule picks
+// every query (its options are rebuilt into a new message; the answer is left alone).
 import dnsPacket from 'dns-packet';
 import { HEADER_SIZE } from '../../dns/constants.ts';
 import { replaceQuestion, skipName } from '../../dns/message.ts';
@@ -14,10 +15,14 @@ import { nameToWire } from '../../dns/name.ts';
 import { Query, parseQuery, PARSE_OK } from '../../dns/query.ts';
 import { TCP_PREFIX, type ResponseWriter } from '../../dns/response.ts';
 import { NEXT, NEXT_POST, type Handler } from '../../plugin/types.ts';
+import { withOptions } from '../../dns/edns-options.ts';
+import { type EdnsEdit, type VariableSource, applyEdns0, startEdit } from './edns0.ts';
 import { type NameRule, type RcodeRule, type RuleSpec, type TtlRule, expandGroups, fqdn, nameMatches, rewriteName } from './rules.ts';
 
 export interface RewriteConfig {
   rules: RuleSpec[];
+  /** The server block's port, for edns0's {server_port}. */
+  serverPort: number;
 }
 
 interface Compiled {
@@ -40,7 +45,10 @@ interface Outcome {
   answerValue: Array<[RegExp, string]>;
   ttl: TtlRule | null;
   rcode: RcodeRule | null;
+  /** The question changed (name, type or class). */
   changed: boolean;
+  /** The OPT options as edns0 rules left them; null when there are none. */
+  edns: EdnsEdit | null;
 }
 
 const TEXT = new Uint8Array(256);
@@ -101,6 +109,7 @@ export default function create(config: RewriteConfig): Handler {
   const rules = config.rules.map(compile);
   /** The client's question, parsed again in post() to work out what the rules did. */
   const clientQuery = new Query();
+  const variables: VariableSource = { serverPort: config.serverPort, metadata: () => null };
 
   /** Runs the rules on `q`'s question; null when none matches. */
   const evaluate = (q: Query): Outcome | null => {
@@ -109,6 +118,13 @@ export default function create(config: RewriteConfig): Handler {
     let out: Outcome | null = null;
     for (const c of rules) {
       const spec = c.spec;
+      if (spec.field === 'edns0') {
+        out ??= start(q);
+        out.edns ??= startEdit(q);
+        if (!applyEdns0(spec, out.edns, q, out.name, out.type, variables)) continue;
+        if (spec.stop) break;
+        continue;
+      }
       if (spec.field === 'type' || spec.field === 'class') {
         const cur = out ? (spec.field === 'type' ? out.type : out.cls) : spec.field === 'type' ? q.qtype : q.qclass;
         if (cur !== spec.from) continue;
@@ -149,16 +165,19 @@ export default function create(config: RewriteConfig): Handler {
   };
 
   const start = (q: Query): Outcome => ({
-    name: fqdn(q.nameText()), type: q.qtype, cls: q.qclass, restore: new Map(), answerName: [], answerValue: [], ttl: null, rcode: null, changed: false,
+    name: fqdn(q.nameText()), type: q.qtype, cls: q.qclass, restore: new Map(), answerName: [], answerValue: [], ttl: null, rcode: null, changed: false, edns: null,
   });
 
   return {
     serve(q, _w, r) {
       const o = evaluate(q);
       if (o === null) return NEXT;
-      if (!o.changed) return NEXT_POST; // ttl or rcode rules only: the answer changes, not the question
+      const ednsChanged = o.edns?.changed === true;
+      if (!o.changed && !ednsChanged) return NEXT_POST; // ttl or rcode rules only: the answer changes, not the question
       const orig = Buffer.from(q.msg.subarray(0, q.len));
-      const msg = replaceQuestion(q.msg, q.len, q.questionEnd, nameToWire(o.name), o.type, o.cls);
+      // The options first: the OPT record's offset is the client's message's.
+      let msg: Uint8Array = ednsChanged ? withOptions(q.msg, q.len, o.edns!.opt, o.edns!.options) : orig;
+      if (o.changed) msg = replaceQuestion(msg, msg.length, q.questionEnd, nameToWire(o.name), o.type, o.cls);
       const clientMsg = q.clientMsg ?? orig;
       if (parseQuery(msg, msg.length, q) !== PARSE_OK) {
         // Cannot happen for a name the rules made from a valid one, but a bad rule must not
@@ -177,15 +196,17 @@ export default function create(config: RewriteConfig): Handler {
       const o = evaluate(clientQuery);
       if (o === null) return;
       if (o.rcode !== null && w.rcode === o.rcode.fromCode) w.rcode = o.rcode.toCode;
-      if (!o.changed && o.ttl === null) return; // an rcode rule only: nothing else to rewrite
-      try {
-        restoreAnswer(q, w, o, client);
-      } catch (err) {
-        r.error = `plugin/rewrite: cannot rewrite the answer: ${(err as Error).message}`;
+      if (o.changed || o.ttl !== null) {
+        try {
+          restoreAnswer(q, w, o, client);
+        } catch (err) {
+          r.error = `plugin/rewrite: cannot rewrite the answer: ${(err as Error).message}`;
+        }
       }
       if (q.clientMsg !== null) {
-        // The client's question again for what follows (earlier plugins' post hooks, finish).
-        // The parser leaves the transport and addresses alone.
+        // The client's question and OPT again for what follows (earlier plugins' post hooks,
+        // finish: the response's EDNS0 follows the client's query, RFC 6891 7, not the options
+        // edns0 rules gave the upstream). The parser leaves the transport and addresses alone.
         parseQuery(client, client.length, q);
       }
     },

@@ -46,7 +46,30 @@ export interface RcodeRule {
   stop: boolean;
 }
 
-export type RuleSpec = NameRule | TypeRule | TtlRule | RcodeRule;
+export type Edns0Action = 'set' | 'append' | 'replace';
+
+/**
+ * `edns0`: an option of the query's OPT record set, added or replaced for the plugins after
+ * rewrite (forward sends it upstream). Every query is a candidate; the rule counts as matched
+ * (for stop/continue) when it changed something, as CoreDNS's RewriteDone.
+ */
+export interface Edns0Rule {
+  field: 'edns0';
+  option: 'local' | 'nsid' | 'subnet';
+  action: Edns0Action;
+  /** The option code: local's CODE, 3 for nsid (RFC 5001), 8 for subnet (RFC 7871). */
+  code: number;
+  /** local with a fixed value: its bytes. */
+  data: number[];
+  /** local with a variable: `qname`, `client_ip`, ... or a metadata label, without braces. */
+  variable: string | null;
+  /** subnet: the prefix lengths kept of IPv4 and IPv6 client addresses. */
+  v4: number;
+  v6: number;
+  stop: boolean;
+}
+
+export type RuleSpec = NameRule | TypeRule | TtlRule | RcodeRule | Edns0Rule;
 
 /** `{1}`..`{9}` in `to` replaced by the regex groups (CoreDNS's syntax). */
 export function expandGroups(to: string, groups: RegExpExecArray): string {

@@ -4,12 +4,15 @@ import { fail } from '../../plugin/args.ts';
 import { type PerServerConfigs, configPerServer } from '../../plugin/per-server.ts';
 import type { PluginDefinition } from '../../plugin/types.ts';
 import type { RewriteConfig } from './handler.ts';
-import { type NameMatch, type RuleSpec, fqdn } from './rules.ts';
+import { type Edns0Action, type Edns0Rule, type NameMatch, type RuleSpec, fqdn } from './rules.ts';
 
-const USAGE = 'rewrite [continue|stop] name|type|class|ttl|rcode ...';
+const USAGE = 'rewrite [continue|stop] name|type|class|ttl|rcode|edns0 ...';
 const MATCHES: NameMatch[] = ['exact', 'prefix', 'suffix', 'substring', 'regex'];
 /** CoreDNS fields kdns does not rewrite yet: refused by name rather than as unknown. */
-const NOT_YET = ['edns0', 'cname'];
+const NOT_YET = ['cname'];
+const EDNS0_USAGE = 'rewrite edns0 local set|append|replace CODE DATA | nsid set|append|replace | subnet set|append|replace V4-BITS V6-BITS';
+/** The variables a local option's DATA may be ({qname} ...); any other `{plugin/label}` is metadata. */
+const VARIABLES = ['qname', 'qtype', 'client_ip', 'client_port', 'protocol', 'server_ip', 'server_port'];
 /** Response codes by name (RFC 6895 2.3), as miekg/dns's StringToRcode knows them. */
 const RCODES: Record<string, number> = {
   NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, YXDOMAIN: 6, YXRRSET: 7, NXRRSET: 8, NOTAUTH: 9, NOTZONE: 10,
@@ -40,14 +43,74 @@ function parseTtl(t: Token): [number, number] {
   return [m[1] === '' ? 0 : Number(m[1]), m[3] === '' ? 2 ** 31 - 1 : Number(m[3])];
 }
 
+/** An unsigned number as Go's strconv.ParseUint(s, 0, bits) reads it: decimal, 0x, 0o/0, 0b. */
+function uintArg(t: Token, max: number, what: string): number {
+  const m = /^(?:0[xX]([0-9a-fA-F]+)|0[bB]([01]+)|0[oO]?([0-7]+)|([1-9][0-9]*|0))$/.exec(t.text);
+  const v = m === null ? NaN : m[1] ? parseInt(m[1], 16) : m[2] ? parseInt(m[2], 2) : m[3] ? parseInt(m[3], 8) : Number(m[4]);
+  if (!(v <= max)) fail(t, `'${t.text}' is not ${what}`, `a number 0-${max} (decimal, or 0x.. hexadecimal)`);
+  return v;
+}
+
+/** `edns0 local|nsid|subnet ACTION ...`, after the field; a trailing `revert` is taken (see README). */
+function parseEdns0(field: Token, args: Token[], stop: boolean): Edns0Rule {
+  if (args.length > 0 && args[args.length - 1]!.text.toLowerCase() === 'revert') args.pop();
+  const kind = args.shift();
+  const act = args.shift();
+  if (!kind || !act) fail(kind ?? field, 'rewrite edns0 needs an option and an action', EDNS0_USAGE);
+  const action = act.text.toLowerCase();
+  if (action !== 'set' && action !== 'append' && action !== 'replace') fail(act, `unknown edns0 action '${act.text}'`, 'set, append or replace');
+  const rule: Edns0Rule = { field: 'edns0', option: 'local', action: action as Edns0Action, code: 0, data: [], variable: null, v4: 0, v6: 0, stop };
+  switch (kind.text.toLowerCase()) {
+    case 'local': {
+      if (args.length !== 2) fail(args[2] ?? act, 'rewrite edns0 local takes CODE DATA', 'e.g. rewrite edns0 local set 0xffee {client_ip}');
+      rule.code = uintArg(args[0]!, 0xffff, 'an option code');
+      const data = args[1]!.text;
+      if (data.startsWith('{') && data.endsWith('}')) {
+        const v = data.slice(1, -1);
+        // Metadata labels are `plugin/label` (CoreDNS's metadata.IsLabel); values come at query time.
+        if (!VARIABLES.includes(v) && !/^[^/\s]+\/[^/\s]+$/.test(v)) fail(args[1]!, `unknown edns0 variable '${data}'`, `one of ${VARIABLES.map((x) => `{${x}}`).join(', ')}, or a metadata label {plugin/label}`);
+        rule.variable = v;
+      } else if (data.startsWith('0x')) {
+        if (!/^([0-9a-fA-F]{2})*$/.test(data.slice(2))) fail(args[1]!, `'${data}' is not hexadecimal data`, 'an even number of hex digits after 0x, e.g. 0x61626364');
+        rule.data = [...Buffer.from(data.slice(2), 'hex')];
+      } else {
+        rule.data = [...Buffer.from(data, 'utf8')];
+      }
+      return rule;
+    }
+    case 'nsid':
+      if (args.length > 0) fail(args[0]!, 'rewrite edns0 nsid takes no value', 'e.g. rewrite edns0 nsid set');
+      return { ...rule, option: 'nsid', code: 3 };
+    case 'subnet':
+      if (args.length !== 2) fail(args[2] ?? act, 'rewrite edns0 subnet takes V4-BITS V6-BITS', 'e.g. rewrite edns0 subnet set 24 56');
+      return { ...rule, option: 'subnet', code: 8, v4: uintArg(args[0]!, 32, 'an IPv4 prefix length'), v6: uintArg(args[1]!, 128, 'an IPv6 prefix length') };
+    default:
+      fail(kind, `unknown edns0 option '${kind.text}'`, EDNS0_USAGE);
+  }
+}
+
+/**
+ * The rule's words: the line's, and in the block form `rewrite [continue|stop] { ... }` the
+ * block's lines after them, read as one rule (as CoreDNS: `name regex ...` then `answer name ...`).
+ */
+function ruleWords(d: Directive): Token[] {
+  const words = [...d.args];
+  for (const line of d.block ?? []) {
+    if (line.block) fail(line.name, 'a rewrite block holds one rule, without blocks of its own', 'rewrite stop {\n    name regex FROM TO\n    answer name FROM TO\n}');
+    words.push(line.name, ...line.args);
+  }
+  return words;
+}
+
 function parseRule(d: Directive): RuleSpec {
-  const args = [...d.args];
+  const args = ruleWords(d);
   let stop = true;
   if (args[0] && (args[0].text === 'continue' || args[0].text === 'stop')) stop = args.shift()!.text === 'stop';
   const field = args.shift();
   if (!field) fail(d.name, 'rewrite needs a field', USAGE);
   const f = field.text.toLowerCase();
-  if (NOT_YET.includes(f)) fail(field, `rewrite ${f} is not available in kdns yet`, 'kdns rewrites name, type, class, ttl and rcode');
+  if (NOT_YET.includes(f)) fail(field, `rewrite ${f} is not available in kdns yet`, 'kdns rewrites name, type, class, ttl, rcode and edns0');
+  if (f === 'edns0') return parseEdns0(field, args, stop);
   if (f === 'type' || f === 'class') {
     if (args.length !== 2) fail(args[2] ?? field, `rewrite ${f} takes FROM TO`, `e.g. rewrite ${f} ${f === 'type' ? 'ANY HINFO' : 'CH IN'}`);
     const code = (t: Token): number => {
@@ -99,9 +162,8 @@ export const rewrite: PluginDefinition = {
   repeatable: true,
   setup(ctx) {
     const d = ctx.directive;
-    if (d.block) fail(d.name, 'kdns takes rewrite rules one per line', USAGE);
     const rule = parseRule(d);
-    const { config, first } = configPerServer(configs, ctx, (): RewriteConfig => ({ rules: [] }));
+    const { config, first } = configPerServer(configs, ctx, (): RewriteConfig => ({ rules: [], serverPort: ctx.block.port }));
     config.rules.push(rule);
     if (!first) return {};
     return { worker: { module: new URL('./handler.ts', import.meta.url).href, config } };
