@@ -57,6 +57,8 @@ export function buildPlan(corefile: Corefile, opts: PlanOptions): Plan {
     checkDirectives(block.directives);
     const ordered = [...block.directives].sort((a, b) => orderOf(a.name.text) - orderOf(b.name.text));
     const names = [...new Set(ordered.map((d) => d.name.text))];
+    // The view's name is a label of metrics set up before `view` in chain order.
+    const view = block.directives.find((d) => d.name.text === 'view')?.args[0]?.text ?? '';
     for (const { transport, port, ...g } of byPort.values()) {
       const server: ServerPlan = {
         key: g.keys[0]!, zones: g.zones, port, transport, plugins: [], addresses: null, primaries: [], at: block.keys[0]!,
@@ -65,7 +67,7 @@ export function buildPlan(corefile: Corefile, opts: PlanOptions): Plan {
         const def = plugins.get(d.name.text)!;
         const instance = def.setup({
           directive: d,
-          block: { zones: g.zones, port, key: server.key, transport },
+          block: { zones: g.zones, port, key: server.key, transport, view },
           plugins: names,
           addresses: server.addresses,
           createTable: () => {
@@ -81,6 +83,7 @@ export function buildPlan(corefile: Corefile, opts: PlanOptions): Plan {
         if (instance.tcpIdleTimeoutMs !== undefined) server.tcpIdleTimeoutMs = instance.tcpIdleTimeoutMs;
         if (instance.debug) server.debug = true;
         if (instance.tls) server.tls = instance.tls;
+        if (instance.filtered) server.filtered = true;
       }
       servers.push(server);
     }
@@ -112,8 +115,10 @@ function checkDirectives(directives: Directive[]): void {
 
 /**
  * One listener per address and port. Blocks with the same zone on the same listener are an
- * error, as are blocks that listen on every address and on specific ones of the same port, and
- * blocks of different schemes (or different `tls` settings) on one listener.
+ * error unless all but the last have a `view` with expressions (CoreDNS: filtered blocks first,
+ * in Corefile order, then at most one unfiltered one), as are blocks that listen on every address
+ * and on specific ones of the same port, and blocks of different schemes (or different `tls`
+ * settings) on one listener.
  */
 function planListeners(servers: ServerPlan[]): WorkerListenerConfig[] {
   const listeners = new Map<string, WorkerListenerConfig>();
@@ -145,9 +150,13 @@ function planListeners(servers: ServerPlan[]): WorkerListenerConfig[] {
         const zkey = `${key} ${z}`;
         const other = zoneOwner.get(zkey);
         if (other && other !== s) {
-          throw errorAt(s.at, `zone ${z} on port ${s.port} is defined twice`, `the other server block starts at ${other.at.file}:${other.at.line}`);
+          const hint = s.filtered
+            ? `a block with a view must come before the block without one for the same zone (that block starts at ${other.at.file}:${other.at.line})`
+            : `the other server block starts at ${other.at.file}:${other.at.line}; to split the zone between blocks, give all but the last a view`;
+          throw errorAt(s.at, `zone ${z} on port ${s.port} is defined twice`, hint);
         }
-        zoneOwner.set(zkey, s);
+        // Blocks with a view share the zone: only an unfiltered one claims it.
+        if (!s.filtered) zoneOwner.set(zkey, s);
       }
     }
   });

@@ -10,6 +10,9 @@ export const PARSE_OK = 0;
 export const PARSE_DROP = -1;
 // Any other result is an rcode to answer with (FORMERR, NOTIMP, BADVERS).
 
+/** Scratch for nameText(): a name's text is at most 254 bytes (RFC 1035 3.1, 255 on the wire). */
+const NAME_TEXT = Buffer.allocUnsafe(256);
+
 export class Query {
   /** Raw message and its length; valid only during the synchronous handling of one packet. */
   msg: Uint8Array = new Uint8Array(0);
@@ -54,17 +57,21 @@ export class Query {
    */
   clientMsg: Uint8Array | null = null;
 
-  /** Lower-cased text form of the name; allocates, so only for logs and slow paths. */
+  /**
+   * Lower-cased text form of the name (`a.b.`, bytes as latin1, nothing escaped): one string,
+   * made from scratch space in one step (the labels are laid out there first).
+   */
   nameText(): string {
     if (this.nameLen <= 1) return '.';
-    let s = '';
+    const lower = this.lower;
+    let o = 0;
     let i = 0;
-    while (this.lower[i]! !== 0) {
-      const l = this.lower[i]!;
-      s += Buffer.from(this.lower.subarray(i + 1, i + 1 + l)).toString('latin1') + '.';
-      i += 1 + l;
+    for (let l = lower[0]!; l !== 0; l = lower[i]!) {
+      for (let k = 1; k <= l; k++) NAME_TEXT[o++] = lower[i + k]!;
+      NAME_TEXT[o++] = 0x2e;
+      i += l + 1;
     }
-    return s;
+    return NAME_TEXT.toString('latin1', 0, o);
   }
 }
 

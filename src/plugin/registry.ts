@@ -33,6 +33,7 @@ import { k8sExternal } from '../plugins/k8s_external/setup.ts';
 import { file } from '../plugins/file/setup.ts';
 import { debug } from '../plugins/debug/setup.ts';
 import { dns64 } from '../plugins/dns64/setup.ts';
+import { view } from '../plugins/view/setup.ts';
 
 /** CoreDNS's directive order (plugin.cfg), with the external `records` where `file` sits. */
 export const DIRECTIVE_ORDER = [
@@ -44,7 +45,7 @@ export const DIRECTIVE_ORDER = [
   'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
 ];
 
-const PLUGINS: PluginDefinition[] = [acl, any, autopath, bind, bufsize, cache, chaos, debug, dns64, errors, file, forward, header, health, hosts, k8sExternal, kubernetes, loadbalance, local, log, loop, minimal, nsid, prometheus, ready, records, reload, rewrite, template, timeouts, tls, whoami];
+const PLUGINS: PluginDefinition[] = [acl, any, autopath, bind, bufsize, cache, chaos, debug, dns64, errors, file, forward, header, health, hosts, k8sExternal, kubernetes, loadbalance, local, log, loop, minimal, nsid, prometheus, ready, records, reload, rewrite, template, timeouts, tls, view, whoami];
 
 export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
 

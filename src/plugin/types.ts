@@ -39,6 +39,8 @@ export interface ServerBlockInfo {
   key: string;
   /** The key's scheme (always set on the primary; absent means dns). */
   transport?: Transport;
+  /** `view NAME`: the block's view, '' (or absent) when it has none (the metrics' `view` label). */
+  view?: string;
 }
 
 export interface SetupContext {
@@ -93,6 +95,11 @@ export interface PluginInstance {
   tcpIdleTimeoutMs?: number;
   /** `tls`: certificate and client authentication of this block's tls:// or https:// listener. */
   tls?: WorkerTlsConfig;
+  /**
+   * `view` with expressions: queries reach this block only when its handler's filter() passes,
+   * so other blocks may serve the same zones on the same listener after it.
+   */
+  filtered?: boolean;
 }
 
 export interface PluginDefinition {
@@ -182,6 +189,11 @@ export interface Handler {
    * that has this hook.
    */
   unmatched?(q: Query, w: ResponseWriter, r: RequestState): void;
+  /**
+   * `view`: does this query belong to this server block? Asked while routing, before the chain
+   * runs; when it says no, the next block for the zone (or a shorter zone) is asked.
+   */
+  filter?(q: Query): boolean;
   close?(): void;
 }
 

@@ -19,10 +19,10 @@ export class ZoneMatcher {
     this.hash = this.wire.map((w) => hashName(w, 0, w.length));
   }
 
-  /** Index of the longest zone containing the query name, or -1. */
-  match(q: Query): number {
+  /** Index of the longest zone containing the query name, or -1; from `from` on (the next shorter). */
+  match(q: Query, from = 0): number {
     const wires = this.wire;
-    for (let z = 0; z < wires.length; z++) {
+    for (let z = from; z < wires.length; z++) {
       const zw = wires[z]!;
       const start = q.nameLen - zw.length;
       if (start < 0 || !isLabelStart(q, start)) continue;

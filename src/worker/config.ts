@@ -32,6 +32,8 @@ export interface WorkerServerConfig {
   plugins: WorkerPluginConfig[];
   /** `debug` in the block: plugin failures are logged with their stack. */
   debug?: boolean;
+  /** `view` with expressions: see PluginInstance.filtered. */
+  filtered?: boolean;
 }
 
 export interface WorkerListenerConfig {

@@ -31,30 +31,56 @@ export class ServerRuntime {
   readonly handlers: Handler[] = [];
   /** `debug`: a plugin's failure is logged with its stack and the query. */
   debug = false;
+  /** `view`: the block takes a query only when this passes; null: every query. */
+  filter: ((q: Query) => boolean) | null = null;
   constructor(index: number) {
     this.index = index;
   }
 }
 
-/** Routing for one listening address: every zone of its server blocks, longest first. */
+/**
+ * Routing for one listening address: every zone of its server blocks, longest first. With
+ * views, a zone has several blocks, asked in Corefile order; when none takes the query, the
+ * next shorter zone's blocks are asked (CoreDNS's server does the same).
+ */
 export class ListenerRoute {
   readonly config: WorkerListenerConfig;
   private readonly zones: ZoneMatcher;
   private readonly serverOfZone: ServerRuntime[];
+  /** Per zone, the blocks in Corefile order, when some block on this listener has a view. */
+  private readonly serversOfZone: ServerRuntime[][] | null;
   constructor(config: WorkerListenerConfig, servers: ServerRuntime[], serverConfigs: WorkerServerConfig[]) {
     this.config = config;
-    const owner = new Map<string, ServerRuntime>();
-    for (const i of config.servers) for (const z of serverConfigs[i]!.zones) owner.set(z, servers[i]!);
+    const owner = new Map<string, ServerRuntime[]>();
+    for (const i of config.servers) {
+      for (const z of serverConfigs[i]!.zones) {
+        const list = owner.get(z) ?? [];
+        if (!list.includes(servers[i]!)) list.push(servers[i]!);
+        owner.set(z, list);
+      }
+    }
     for (const i of config.servers) {
       const h = servers[i]!.handlers.find((x) => x.unmatched);
       if (h && !this.unmatched) this.unmatched = h.unmatched!.bind(h);
     }
     this.zones = new ZoneMatcher([...owner.keys()]);
-    this.serverOfZone = this.zones.names.map((z) => owner.get(z)!);
+    this.serverOfZone = this.zones.names.map((z) => owner.get(z)!.at(-1)!);
+    const filtered = config.servers.some((i) => servers[i]!.filter !== null);
+    this.serversOfZone = filtered ? this.zones.names.map((z) => owner.get(z)!) : null;
   }
   route(q: Query): ServerRuntime | null {
-    const z = this.zones.match(q);
-    return z < 0 ? null : this.serverOfZone[z]!;
+    let z = this.zones.match(q);
+    const lists = this.serversOfZone;
+    if (lists === null) return z < 0 ? null : this.serverOfZone[z]!;
+    while (z >= 0) {
+      const list = lists[z]!;
+      for (let i = 0; i < list.length; i++) {
+        const s = list[i]!;
+        if (s.filter === null || s.filter(q)) return s;
+      }
+      z = this.zones.match(q, z + 1);
+    }
+    return null;
   }
   /** Counts a query no zone matched: the first block on this address that counts them. */
   unmatched: NonNullable<Handler['unmatched']> | null = null;
@@ -158,6 +184,11 @@ export class WorkerRuntime implements PendingHost {
         server.handlers.push(h);
         if (h.serve) server.chain.push({ name: p.name, serve: h.serve.bind(h), post: h.post?.bind(h) });
         if (h.observe) server.observers.push(h.observe.bind(h));
+        if (h.filter) {
+          const mine = h.filter.bind(h);
+          const before = server.filter;
+          server.filter = before === null ? mine : (q) => before(q) && mine(q);
+        }
       }
       if (server.chain.length > MAX_LINKS) throw new Error(`server block ${s.key} has more than ${MAX_LINKS} plugins that answer queries`);
       rt.servers.push(server);

@@ -68,8 +68,8 @@ export class TcpConnection {
   readonly closed: Promise<void>;
 
   /** `connect`: another stream to carry the same framing (DNS over TLS: a tls.connect socket). */
-  constructor(port: number, host = '127.0.0.1', connect?: () => net.Socket) {
-    this.sock = connect ? connect() : net.connect({ port, host });
+  constructor(port: number, host = '127.0.0.1', connect?: () => net.Socket, from?: string) {
+    this.sock = connect ? connect() : net.connect({ port, host, localAddress: from });
     this.sock.on('data', (d: Buffer) => {
       this.buf = Buffer.concat([this.buf, d]);
       while (this.buf.length >= 2 && this.buf.length >= 2 + this.buf.readUInt16BE(0)) {
@@ -124,7 +124,7 @@ export class TcpConnection {
 }
 
 export async function tcpQuery(port: number, name: string, opts: QueryOptions = {}): Promise<Reply> {
-  const c = new TcpConnection(port);
+  const c = new TcpConnection(port, opts.from?.includes(':') ? '::1' : '127.0.0.1', undefined, opts.from);
   try {
     return await c.query(name, opts);
   } finally {

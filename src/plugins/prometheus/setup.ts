@@ -27,7 +27,6 @@ export interface PrometheusConfig {
 }
 
 export const DEFAULT_ADDRESS = 'localhost:9153';
-const VIEW = ''; // kdns has no `view` plugin: CoreDNS leaves the label empty then.
 /** CoreDNS's vars.Dropped: the zone label of queries no server block's zone matched. */
 const DROPPED_ZONE = 'dropped';
 
@@ -82,6 +81,8 @@ export const prometheus: PluginDefinition = {
     eachOption(d, {});
     const addr = parseHttpAddress(d.args[0], DEFAULT_ADDRESS);
     const { zones, port, transport } = ctx.block;
+    // The `view` label: the block's view name, '' without one (as CoreDNS).
+    const VIEW = ctx.block.view ?? '';
     const hosts = ctx.addresses ?? [''];
     // CoreDNS runs one server per `bind` address, each with its own `server` label; the worker
     // tells them apart by the address of the listener a query came in on.
