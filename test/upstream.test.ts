@@ -25,7 +25,7 @@ describe('fault server', () => {
     const t = await tcpQuery(s.port, 'www.example.test', { rd: false });
     assert.equal(t.answers.length, 2);
     const [q1, q2] = s.queries();
-    assert.deepEqual({ ...q1, time: 0, id: 0 }, { name: 'WWW.Example.test', type: 'A', transport: 'udp', id: 0, rd: true, do: true, edns: true, udpSize: 1232, conn: undefined, time: 0 });
+    assert.deepEqual({ ...q1, time: 0, id: 0 }, { name: 'WWW.Example.test', type: 'A', transport: 'udp', id: 0, rd: true, do: true, edns: true, udpSize: 1232, options: [], conn: undefined, time: 0 });
     assert.equal(q2!.transport, 'tcp');
     assert.equal(q2!.rd, false);
     assert.equal(q2!.edns, false);

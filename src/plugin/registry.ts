@@ -34,6 +34,7 @@ import { file } from '../plugins/file/setup.ts';
 import { debug } from '../plugins/debug/setup.ts';
 import { dns64 } from '../plugins/dns64/setup.ts';
 import { view } from '../plugins/view/setup.ts';
+import { metadata } from '../plugins/metadata/setup.ts';
 
 /** CoreDNS's directive order (plugin.cfg), with the external `records` where `file` sits. */
 export const DIRECTIVE_ORDER = [
@@ -45,7 +46,7 @@ export const DIRECTIVE_ORDER = [
   'forward', 'grpc', 'erratic', 'whoami', 'on', 'sign', 'view',
 ];
 
-const PLUGINS: PluginDefinition[] = [acl, any, autopath, bind, bufsize, cache, chaos, debug, dns64, errors, file, forward, header, health, hosts, k8sExternal, kubernetes, loadbalance, local, log, loop, minimal, nsid, prometheus, ready, records, reload, rewrite, template, timeouts, tls, view, whoami];
+const PLUGINS: PluginDefinition[] = [acl, any, autopath, bind, bufsize, cache, chaos, debug, dns64, errors, file, forward, header, health, hosts, k8sExternal, kubernetes, loadbalance, local, log, loop, metadata, minimal, nsid, prometheus, ready, records, reload, rewrite, template, timeouts, tls, view, whoami];
 
 export const plugins = new Map<string, PluginDefinition>(PLUGINS.map((p) => [p.name, p]));
 

@@ -207,9 +207,12 @@ export interface WorkerEnv {
   server: ServerBlockInfo;
   /** This worker's metrics block: slots declared in setup (src/metrics/README.md). */
   metrics: MetricsWriter;
+  /** The block's query metadata (src/plugin/metadata.ts); absent in hand-made environments. */
+  metadata?: ServerMetadata;
 }
 
 /** Default export of every handler module. */
 export type HandlerFactory = (config: never, env: WorkerEnv) => Handler | Promise<Handler>;
 
 export type { Token };
+import type { ServerMetadata } from './metadata.ts';

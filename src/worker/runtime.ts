@@ -2,6 +2,7 @@
 // run the block's plugin chain, finish the response. Synchronous and allocation-free for
 // answers that come from plugins' precomputed data; a plugin that must wait (forward) defers
 // the query to a PendingQuery and the packet's turn ends there.
+import { ServerMetadata } from '../plugin/metadata.ts';
 import type dgram from 'node:dgram';
 import { QCLASS, QTYPE, RCODE, typeName } from '../dns/constants.ts';
 import { PARSE_DROP, PARSE_OK, Query, parseQuery } from '../dns/query.ts';
@@ -177,7 +178,7 @@ export class WorkerRuntime implements PendingHost {
     for (const s of config.servers) {
       const server = new ServerRuntime(rt.servers.length);
       server.debug = s.debug === true;
-      const env: WorkerEnv = { ...envBase, table: tables, server: { zones: s.zones, port: s.port, key: s.key } };
+      const env: WorkerEnv = { ...envBase, table: tables, server: { zones: s.zones, port: s.port, key: s.key }, metadata: new ServerMetadata() };
       for (const p of s.plugins) {
         const mod = (await import(p.module)) as { default: HandlerFactory };
         const h = await mod.default(p.config as never, env);

@@ -3,6 +3,7 @@
 // - before the first sync: SERVFAIL, never an NXDOMAIN that could be wrong;
 // - `fallthrough`: a name the table does not have goes to the next plugin;
 // - `pods insecure`: `a-b-c-d.<ns>.pod.<zone>` is answered from the name itself.
+import { provideKubernetesMetadata } from './metadata.ts';
 import { isIP } from 'node:net';
 import { FLAG_AA, HEADER_SIZE, QCLASS, QTYPE, RCODE } from '../../dns/constants.ts';
 import { ipv6Groups } from '../../dns/ip.ts';
@@ -19,6 +20,7 @@ import { answerUnsynced } from './unsynced.ts';
 
 export default function create(config: KubernetesConfig, env: WorkerEnv): Handler {
   const zones = new ZoneMatcher(config.zones);
+  if (env.metadata) provideKubernetesMetadata(env.metadata, zones);
   const table = env.table(config.tableId);
   const fallthrough = fallthroughMatcher(config.fallthrough, config.zones);
   const podZones = new Set(config.podZones);

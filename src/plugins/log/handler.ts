@@ -9,7 +9,9 @@ import type { LogRule } from './setup.ts';
 
 export default function create(rule: LogRule, env: WorkerEnv): Handler {
   const all = rule.classes.includes('all');
-  const parts = compile(rule.format);
+  const meta = env.metadata;
+  // {/label}: a metadata value, '-' when there is none (CoreDNS's replacer).
+  const parts = compile(rule.format, (label) => (q) => meta?.value(q, label) ?? '-');
   return {
     observe(q, w, r) {
       if (!all && !rule.classes.includes(responseClass(w.rcode, w.an))) return;
@@ -43,13 +45,13 @@ const FIELDS: Record<string, Field> = {
 };
 
 /** Splits a format into literal text and field readers once, so each line is a simple join. */
-function compile(format: string): Array<string | Field> {
+function compile(format: string, metadataField: (label: string) => Field): Array<string | Field> {
   const out: Array<string | Field> = [];
   const re = /\{([^{}]+)\}/g;
   let last = 0;
   for (let m = re.exec(format); m; m = re.exec(format)) {
     if (m.index > last) out.push(format.slice(last, m.index));
-    const f = FIELDS[m[1]!];
+    const f = m[1]!.startsWith('/') ? metadataField(m[1]!.slice(1)) : Object.hasOwn(FIELDS, m[1]!) ? FIELDS[m[1]!] : undefined;
     out.push(f ?? `{${m[1]}}`);
     last = re.lastIndex;
   }

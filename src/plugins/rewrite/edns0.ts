@@ -25,7 +25,7 @@ export interface VariableSource {
   /** The server block's port ({server_port}). */
   serverPort: number;
   /** A metadata label's value for this query, or null (then the rule is not applied). */
-  metadata(label: string): string | null;
+  metadata(q: Query, label: string): string | null;
 }
 
 export function startEdit(q: Query): EdnsEdit {
@@ -109,7 +109,7 @@ function variableData(variable: string, q: Query, name: string, type: number, sr
       return local;
     }
     default: {
-      const value = src.metadata(variable);
+      const value = src.metadata(q, variable);
       return value === null || value === '' ? null : new TextEncoder().encode(value);
     }
   }

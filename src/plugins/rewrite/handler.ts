@@ -14,7 +14,7 @@ import { appendPacketRecords, decodeSections } from '../../dns/packet-records.ts
 import { nameToWire } from '../../dns/name.ts';
 import { Query, parseQuery, PARSE_OK } from '../../dns/query.ts';
 import { TCP_PREFIX, type ResponseWriter } from '../../dns/response.ts';
-import { NEXT, NEXT_POST, type Handler } from '../../plugin/types.ts';
+import { NEXT, NEXT_POST, type Handler, type WorkerEnv } from '../../plugin/types.ts';
 import { withOptions } from '../../dns/edns-options.ts';
 import { type EdnsEdit, type VariableSource, applyEdns0, startEdit } from './edns0.ts';
 import { type NameRule, type RcodeRule, type RuleSpec, type TtlRule, expandGroups, fqdn, nameMatches, rewriteName } from './rules.ts';
@@ -105,11 +105,11 @@ function compile(spec: RuleSpec): Compiled {
 /** Field names dns-packet gives the names inside record data, per type. */
 const VALUE_NAMES: Record<string, string[]> = { CNAME: [''], PTR: [''], NS: [''], DNAME: [''], MX: ['exchange'], SRV: ['target'] };
 
-export default function create(config: RewriteConfig): Handler {
+export default function create(config: RewriteConfig, env: WorkerEnv): Handler {
   const rules = config.rules.map(compile);
   /** The client's question, parsed again in post() to work out what the rules did. */
   const clientQuery = new Query();
-  const variables: VariableSource = { serverPort: config.serverPort, metadata: () => null };
+  const variables: VariableSource = { serverPort: config.serverPort, metadata: (q, label) => env.metadata?.value(q, label) ?? null };
 
   /** Runs the rules on `q`'s question; null when none matches. */
   const evaluate = (q: Query): Outcome | null => {

@@ -1,7 +1,7 @@
 // view (worker side): the block's expressions compiled into one filter the router asks before
 // the chain runs (src/worker/runtime.ts ListenerRoute). A query no expression accepts goes on to
 // the next block for its zone.
-import type { Handler } from '../../plugin/types.ts';
+import type { Handler, WorkerEnv } from '../../plugin/types.ts';
 import { compileExpression } from './expression.ts';
 import { requestFunctions } from './functions.ts';
 
@@ -12,8 +12,10 @@ export interface ViewConfig {
   serverPort: number;
 }
 
-export default function create(config: ViewConfig): Handler {
-  const functions = requestFunctions({ serverPort: config.serverPort, metadata: () => '' });
+export default function create(config: ViewConfig, env: WorkerEnv): Handler {
+  const meta = env.metadata;
+  meta?.provide('view/name', () => config.name);
+  const functions = requestFunctions({ serverPort: config.serverPort, metadata: (q, label) => meta?.value(q, label) ?? '' });
   const tests = config.expressions.map((e) => compileExpression(e, functions));
   const filter = tests.length === 1
     ? tests[0]!
