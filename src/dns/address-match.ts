@@ -144,6 +144,26 @@ function parseV4(s: string, from: number, to: number): number {
   return value * 256 + part;
 }
 
+const BYTES_WORDS = new Uint32Array(4);
+
+/**
+ * An address's bytes in network order into `out` (16 bytes long at least): 4 (IPv4, also
+ * IPv4-mapped IPv6), 16 (IPv6), 0 when it is not an address. Allocation-free.
+ */
+export function addressBytes(ip: string, out: Uint8Array): 0 | 4 | 16 {
+  const kind = parseAddress(ip, BYTES_WORDS);
+  if (kind === 0) return 0;
+  const n = kind === 4 ? 1 : 4;
+  for (let w = 0; w < n; w++) {
+    const v = BYTES_WORDS[w]!;
+    out[4 * w] = v >>> 24;
+    out[4 * w + 1] = (v >>> 16) & 0xff;
+    out[4 * w + 2] = (v >>> 8) & 0xff;
+    out[4 * w + 3] = v & 0xff;
+  }
+  return n === 1 ? 4 : 16;
+}
+
 /** Networks compiled for matching; `matches` parses the address once per call. */
 export class NetMatcher {
   private readonly v4: Array<{ net: number; mask: number }> = [];

@@ -9,7 +9,7 @@
 // Per lookup: the address parsed from its text, two names built in scratch space, one or two
 // table lookups; nothing allocated.
 import { QTYPE } from '../../dns/constants.ts';
-import { parseAddress } from '../../dns/address-match.ts';
+import { addressBytes } from '../../dns/address-match.ts';
 import { hashName } from '../../dns/name.ts';
 import type { Query } from '../../dns/query.ts';
 import { type TableReader, variantAn, variantData, variantLen } from '../../table/reader.ts';
@@ -23,8 +23,7 @@ const HEADER = 12;
 export class ClientNamespace {
   private readonly table: TableReader;
   private readonly podsVerified: boolean;
-  /** The client's address as parseAddress reads it, then as 4 bytes (IPv4) or 16. */
-  private readonly words = new Uint32Array(4);
+  /** The client's address as 4 bytes (IPv4) or 16. */
   private readonly addr = new Uint8Array(16);
   /** A name being looked up (wire form, lower case). */
   private readonly name = new Uint8Array(256);
@@ -50,17 +49,7 @@ export class ClientNamespace {
 
   /** Fills `addr` from the text form (IPv4-mapped IPv6 is IPv4); returns 4, 16 or 0. */
   private parse(a: string): number {
-    const kind = parseAddress(a, this.words);
-    if (kind === 0) return 0;
-    const n = kind === 4 ? 1 : 4;
-    for (let w = 0; w < n; w++) {
-      const v = this.words[w]!;
-      this.addr[4 * w] = v >>> 24;
-      this.addr[4 * w + 1] = (v >>> 16) & 0xff;
-      this.addr[4 * w + 2] = (v >>> 8) & 0xff;
-      this.addr[4 * w + 3] = v & 0xff;
-    }
-    return 4 * n;
+    return addressBytes(a, this.addr);
   }
 
   /** A PTR of the address points into the namespace (RFC 1035 3.5, RFC 3596 2.5 names). */

@@ -4,7 +4,7 @@
 //   replace: the first option with the code gets the value; none: nothing changes.
 //   append:  the option is added after the others (a fixed local value or nsid even when one
 //            is there already; a variable local value or subnet only when none is).
-import { parseAddress } from '../../dns/address-match.ts';
+import { addressBytes as readAddress } from '../../dns/address-match.ts';
 import { findOpt } from '../../dns/message.ts';
 import { type EdnsOption, readOptions } from '../../dns/edns-options.ts';
 import type { Query } from '../../dns/query.ts';
@@ -60,15 +60,12 @@ export function applyEdns0(rule: Edns0Rule, edit: EdnsEdit, q: Query, name: stri
   return true;
 }
 
-const WORDS = new Uint32Array(4);
+const ADDRESS = new Uint8Array(16);
 
-/** The client's address in network order: 4 or 16 bytes, null when it is no address. */
+/** An address in network order (a copy: it becomes option data), null when it is no address. */
 function addressBytes(ip: string): Uint8Array | null {
-  const family = parseAddress(ip, WORDS);
-  if (family === 0) return null;
-  const out = new Uint8Array(family === 4 ? 4 : 16);
-  for (let i = 0; i < out.length; i++) out[i] = (WORDS[i >> 2]! >>> (24 - 8 * (i & 3))) & 0xff;
-  return out;
+  const len = readAddress(ip, ADDRESS);
+  return len === 0 ? null : ADDRESS.slice(0, len);
 }
 
 /** RFC 7871 6: family, source prefix, scope 0, and the address cut to the prefix's octets. */
